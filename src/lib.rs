@@ -1,0 +1,12 @@
+//! isrscope: Cortex-M interrupt and fault inspection.
+//!
+//! Layers, from the bottom up (see docs/ARCHITECTURE.md):
+//! - [`model`]: the pure Cortex-M exception and fault model. Numbers in, typed results out; no I/O.
+//! - [`target`]: the object-safe [`target::Target`] trait and its backends (GDB remote, QEMU launcher).
+//! - [`debuginfo`]: the ELF image and DWARF symbolization.
+//! - [`unwind`]: call-stack unwinding through every exception level.
+
+pub mod debuginfo;
+pub mod model;
+pub mod target;
+pub mod unwind;
