@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds every lab sample: C (arm-none-eabi-gcc) into build/c/, Rust (Debian's rustc
+# with -Zbuild-std) into build/rust/. Idempotent; run scripts/setup.sh first.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/c/build.sh"
+if [ -x "$here/rust/build.sh" ]; then
+  "$here/rust/build.sh"
+fi

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds every C lab sample into firmware-samples/build/c/<name>.elf. Idempotent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/../build/c"
+mkdir -p "$out"
+CC=arm-none-eabi-gcc
+COMMON_FLAGS=(-mthumb -g3 -O1 -ffreestanding -nostdlib -fno-common -Wall -Wextra -Werror
+              -Wno-unused-parameter -I"$here/common" -L"$here/common")
+
+# f407 NAME SOURCE [EXTRA FLAGS...]: a sample for the STM32F407 (netduinoplus2).
+f407() {
+  local name=$1 src=$2; shift 2
+  $CC -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 "${COMMON_FLAGS[@]}" "$@" \
+      -T stm32f407.ld "$here/common/startup_stm32f407.c" "$here/common/handlers.c" \
+      "$here/scenarios/$src" -lgcc -o "$out/$name.elf"
+}
+
+# core NAME CPU BOARD SOURCE [EXTRA FLAGS...]: a sample for another core (generic startup).
+core() {
+  local name=$1 cpu=$2 board=$3 src=$4; shift 4
+  $CC -mcpu="$cpu" -mfloat-abi=soft "${COMMON_FLAGS[@]}" "$@" \
+      -T "$board.ld" "$here/common/startup_generic.c" "$here/common/handlers_generic.c" \
+      "$here/scenarios/$src" -lgcc -o "$out/$name.elf"
+}
+
+f407 busfault busfault.c
+f407 forced busfault.c -DLAB_BUSFAULT_DISABLED
+f407 undefinstr usagefault.c -DLAB_UF_UNDEFINSTR
+f407 invstate usagefault.c -DLAB_UF_INVSTATE
+f407 divbyzero usagefault.c -DLAB_UF_DIVBYZERO
+f407 unaligned usagefault.c -DLAB_UF_UNALIGNED
+f407 memmanage memmanage.c
+f407 isr-fault isr_fault.c
+f407 psp-fp psp_fp.c
+f407 stack-overflow stack_overflow.c
+f407 svc svc.c
+f407 nested-irq nested_irq.c
+f407 vectors-good vectors_ok.c
+# The DebugMon entry holds Default_Handler's address without the Thumb bit. A function
+# symbol always gets bit 0 from the linker, so link once to learn the address, then
+# again with it as a plain number.
+f407 vec-nothumb vectors_ok.c
+nothumb=0x$(arm-none-eabi-nm "$out/vec-nothumb.elf" | awk '$3 == "Default_Handler" {print $1}')
+f407 vec-nothumb vectors_ok.c -Wl,--defsym=lab_nothumb_vector=$nothumb \
+     '-DLAB_DEBUGMON_VECTOR=((void (*)(void))lab_nothumb_vector)'
+f407 vec-midfunc vectors_ok.c '-DLAB_USAGEFAULT_VECTOR=((void (*)(void))((char *)UsageFault_Handler + 4))'
+f407 vec-sp-misaligned vectors_ok.c '-DLAB_INITIAL_SP=((void (*)(void))((char *)&_estack - 4))'
+f407 vtor-ram vtor_ram.c
+
+core m0-unaligned cortex-m0 microbit m0_unaligned.c
+core m3-busfault cortex-m3 mps2 busfault.c
+core m7-busfault cortex-m7 mps2 busfault.c -DLAB_UNMAPPED_ADDR=0x70000000u
+core m33-busfault cortex-m33 mps2_an505 busfault.c
+echo "built $(ls "$out"/*.elf | wc -l) C samples in $out"

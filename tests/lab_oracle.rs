@@ -1,0 +1,226 @@
+//! Tests of the lab itself: every sample in firmware-samples/scenarios.toml runs in QEMU
+//! and gdb-multiarch, the independent oracle, confirms that it stops where the manifest
+//! says, with the documented fault bits, frame kind and backtrace. Later tests trust the
+//! manifest because this one holds.
+
+mod common;
+
+use common::lab::Qemu;
+use common::manifest::{self, Scenario, is_subsequence};
+use common::oracle::{self, GdbView, Probe};
+
+const CFSR_BITS: &[(&str, u32)] = &[
+    ("IACCVIOL", 0), ("DACCVIOL", 1), ("MUNSTKERR", 3), ("MSTKERR", 4), ("MLSPERR", 5),
+    ("MMARVALID", 7), ("IBUSERR", 8), ("PRECISERR", 9), ("IMPRECISERR", 10), ("UNSTKERR", 11),
+    ("STKERR", 12), ("LSPERR", 13), ("BFARVALID", 15), ("UNDEFINSTR", 16), ("INVSTATE", 17),
+    ("INVPC", 18), ("NOCP", 19), ("STKOF", 20), ("UNALIGNED", 24), ("DIVBYZERO", 25),
+];
+const HFSR_BITS: &[(&str, u32)] = &[("VECTTBL", 1), ("FORCED", 30), ("DEBUGEVT", 31)];
+
+fn mask(table: &[(&str, u32)], names: &[String], what: &str) -> Result<u32, String> {
+    names.iter().try_fold(0, |m, n| {
+        let bit = table.iter().find(|(b, _)| b == n).ok_or(format!("unknown {what} bit {n}"))?.1;
+        Ok(m | 1 << bit)
+    })
+}
+
+fn exception_number(name: &str) -> u32 {
+    match name {
+        "NMI" => 2, "HardFault" => 3, "MemManage" => 4, "BusFault" => 5, "UsageFault" => 6,
+        "SecureFault" => 7, "SVCall" => 11, "DebugMonitor" => 12, "PendSV" => 14, "SysTick" => 15,
+        irq => 16 + irq.strip_prefix("IRQ").and_then(|n| n.parse::<u32>().ok()).expect("exception name"),
+    }
+}
+
+fn check(s: &Scenario) -> Result<(), String> {
+    let qemu = Qemu::start(&s.machine, &s.elf_path());
+    let stop_expr = format!("(unsigned)&{}", s.stop_at);
+    let mut probes = vec![
+        Probe::Expr("stop", &stop_expr),
+        Probe::Word("cfsr", "0xE000ED28"),
+        Probe::Word("hfsr", "0xE000ED2C"),
+        Probe::Word("mmfar", "0xE000ED34"),
+        Probe::Word("bfar", "0xE000ED38"),
+        Probe::Word("vtor", "0xE000ED08"),
+    ];
+    if s.core == "cortex-m4" {
+        probes.push(Probe::Word("fpccr", "0xE000EF34"));
+        probes.push(Probe::Word("fpcar", "0xE000EF38"));
+    }
+    let mmfar_expr = s.mmfar_symbol.as_ref().map(|sym| format!("(unsigned)&{sym} + {}", s.mmfar_offset));
+    if let Some(e) = &mmfar_expr {
+        probes.push(Probe::Expr("mmfar_expected", e));
+    }
+    let frame: Vec<(String, String)> = (0..8).map(|i| (format!("frame{i}"), format!("$sp + {}", 4 * i))).collect();
+    let svc_insn = "*(unsigned short *)(*(unsigned int *)($sp + 24) - 2)";
+    if s.kind == "svc" {
+        probes.extend(frame.iter().map(|(l, a)| Probe::Word(l, a)));
+        probes.push(Probe::Expr("svc_insn", svc_insn));
+    }
+    let vectors: Vec<(String, String)> =
+        (0..16).map(|i| (format!("vec{i}"), format!("*(unsigned *)0xE000ED08 + {}", 4 * i))).collect();
+    let flash_vectors: Vec<(String, String)> =
+        (0..16).map(|i| (format!("elfvec{i}"), format!("(unsigned)&{} + {}", vector_symbol(s), 4 * i))).collect();
+    if s.kind == "vectors" {
+        probes.extend(vectors.iter().map(|(l, a)| Probe::Word(l, a)));
+        probes.extend(flash_vectors.iter().map(|(l, a)| Probe::Word(l, a)));
+    }
+    let view = oracle::stop_at(&qemu, &s.elf_path(), Some(&s.stop_at), &probes);
+    let fail = |msg: String| Err(format!("{}: {msg}\n--- gdb said:\n{}\n--- qemu said:\n{}", s.name, view.raw, qemu.stderr()));
+
+    let pc = view.reg("pc");
+    if pc != view.exprs["stop"] & !1 {
+        return fail(format!("stopped at {pc:#x}, not at {}", s.stop_at));
+    }
+    if let Some(exc) = &s.exception {
+        let ipsr = view.reg("xpsr") & 0x1ff;
+        if ipsr != exception_number(exc) {
+            return fail(format!("IPSR is {ipsr}, expected {exc}"));
+        }
+    }
+    let cfsr = view.word("cfsr");
+    let want = mask(CFSR_BITS, &s.cfsr, "CFSR")?;
+    if cfsr & want != want || (s.cfsr_exact && cfsr != want) {
+        return fail(format!("CFSR {cfsr:#010x}, expected bits {:?} ({want:#010x})", s.cfsr));
+    }
+    let hfsr = view.word("hfsr");
+    let want = mask(HFSR_BITS, &s.hfsr, "HFSR")?;
+    if hfsr != want {
+        return fail(format!("HFSR {hfsr:#010x}, expected {:?}", s.hfsr));
+    }
+    if let Some(bfar) = s.bfar {
+        if view.word("bfar") != bfar {
+            return fail(format!("BFAR {:#x}, expected {bfar:#x}", view.word("bfar")));
+        }
+    }
+    if mmfar_expr.is_some() && view.word("mmfar") != view.exprs["mmfar_expected"] {
+        return fail(format!("MMFAR {:#x}, expected {:#x}", view.word("mmfar"), view.exprs["mmfar_expected"]));
+    }
+    if matches!(s.kind.as_str(), "fault" | "svc") {
+        check_entry_state(s, &view).or_else(fail)?;
+    }
+    if s.kind == "svc" {
+        let insn = view.exprs["svc_insn"];
+        if insn & 0xff00 != 0xdf00 || Some(insn & 0xff) != s.svc_number {
+            return fail(format!("instruction before the stacked PC is {insn:#06x}, expected SVC #{:?}", s.svc_number));
+        }
+        let args: Vec<u32> = (0..4).map(|i| view.word(&format!("frame{i}"))).collect();
+        if args != s.svc_args {
+            return fail(format!("stacked r0-r3 {args:x?}, expected {:x?}", s.svc_args));
+        }
+    }
+    if s.kind == "vectors" {
+        check_vectors(s, &view, &qemu).or_else(fail)?;
+    }
+    let functions = view.functions();
+    let wanted: Vec<&str> = s.gdb_backtrace.iter().map(String::as_str).collect();
+    if !is_subsequence(&wanted, &functions) || functions.first() != wanted.first().or(functions.first()) {
+        return fail(format!("gdb backtrace {functions:?} does not hold {wanted:?}"));
+    }
+    if wanted.is_empty() && functions.len() > 2 {
+        return fail(format!("the manifest says gdb cannot unwind here, but it showed {functions:?}"));
+    }
+    Ok(())
+}
+
+/// At a handler's first instruction LR still holds EXC_RETURN: check the frame kind.
+fn check_entry_state(s: &Scenario, view: &GdbView) -> Result<(), String> {
+    let lr = view.reg("lr");
+    if lr >> 24 != 0xff {
+        return Err(format!("LR {lr:#x} at handler entry is not EXC_RETURN"));
+    }
+    let on_psp = lr & 4 != 0;
+    if on_psp != (s.stack.as_deref() == Some("psp")) {
+        return Err(format!("EXC_RETURN {lr:#x}: frame on {}, manifest says {:?}", if on_psp { "psp" } else { "msp" }, s.stack));
+    }
+    let extended = lr & 0x10 == 0;
+    if extended != s.extended_frame {
+        return Err(format!("EXC_RETURN {lr:#x}: extended frame {extended}, manifest says {}", s.extended_frame));
+    }
+    if s.core == "cortex-m4" {
+        let lspact = view.word("fpccr") & 1 != 0;
+        if lspact != s.lazy_fp {
+            return Err(format!("FPCCR.LSPACT {lspact}, manifest says lazy_fp {}", s.lazy_fp));
+        }
+        if s.lazy_fp {
+            // The reserved S0 slot is 0x20 above the frame, on the stack EXC_RETURN names.
+            let frame = if on_psp { view.reg("psp") } else { view.reg("msp") };
+            if view.word("fpcar") != frame + 0x20 {
+                return Err(format!("FPCAR {:#x}, expected frame {frame:#x} + 0x20", view.word("fpcar")));
+            }
+        }
+    }
+    for (i, want) in s.fp_values.iter().enumerate() {
+        let got = view.reg(&format!("s{i}"));
+        if got != want.to_bits() {
+            return Err(format!("live s{i} = {:#x}, expected {want} ({:#x})", got, want.to_bits()));
+        }
+    }
+    Ok(())
+}
+
+fn vector_symbol(s: &Scenario) -> &'static str {
+    if s.family == "c" && s.core == "cortex-m4" { "g_pfnVectors" } else if s.family == "c" { "__isr_vector" } else { "__RESET_VECTOR - 4" }
+}
+
+/// The lab's broken tables: each defect the manifest promises is really in the table
+/// the core uses, and the good samples have none of them.
+fn check_vectors(s: &Scenario, view: &GdbView, qemu: &Qemu) -> Result<(), String> {
+    let live: Vec<u32> = (0..16).map(|i| view.word(&format!("vec{i}"))).collect();
+    let elf: Vec<u32> = (0..16).map(|i| view.word(&format!("elfvec{i}"))).collect();
+    let expected: Vec<&str> = s.expect_findings.iter().chain(&s.expect_live_findings).map(String::as_str).collect();
+    let missing_thumb = elf[1..].iter().any(|&v| v != 0 && v & 1 == 0);
+    let misaligned = elf[0] % 8 != 0;
+    let mismatch = live != elf;
+    // Entries that point past a function's start: ask gdb which symbol holds each address.
+    let cmds: Vec<String> = std::iter::once(format!("target remote {}", qemu.socket().display()))
+        .chain(elf[2..].iter().filter(|&&v| v != 0).map(|v| format!("info symbol {:#x}", v & !1)))
+        .collect();
+    let symbols = oracle::run_batch(&s.elf_path(), &cmds);
+    let mid_function = symbols.lines().any(|l| l.contains(" + ") && l.contains(" in section "));
+    for (code, present) in [
+        ("vector-missing-thumb-bit", missing_thumb),
+        ("initial-sp-misaligned", misaligned),
+        ("vector-table-mismatch", mismatch),
+        ("vector-not-function-start", mid_function),
+    ] {
+        if present != expected.contains(&code) {
+            return Err(format!("{code}: present {present}, manifest expects {:?} (live {live:x?}, elf {elf:x?}, symbols {symbols})", expected));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_lab_scenario_stops_where_the_manifest_says() {
+    let scenarios = manifest::load();
+    assert!(scenarios.len() >= 20, "the manifest lists {} scenarios", scenarios.len());
+    let failures = common::run_all(&scenarios, 3, check);
+    assert!(failures.is_empty(), "{} of {} scenarios failed:\n\n{}", failures.len(), scenarios.len(), failures.join("\n\n"));
+}
+
+#[test]
+fn the_manifest_covers_every_scenario_of_issue_2() {
+    let scenarios = manifest::load();
+    let has = |family: &str, pred: &dyn Fn(&Scenario) -> bool| scenarios.iter().any(|s| s.family == family && pred(s));
+    let cases: [(&str, &dyn Fn(&Scenario) -> bool); 13] = [
+        ("precise BusFault", &|s| s.exception.as_deref() == Some("BusFault") && s.cfsr.contains(&"PRECISERR".into())),
+        ("FORCED HardFault", &|s| s.hfsr.contains(&"FORCED".into())),
+        ("UNDEFINSTR", &|s| s.cfsr == ["UNDEFINSTR"]),
+        ("INVSTATE", &|s| s.cfsr == ["INVSTATE"]),
+        ("DIVBYZERO", &|s| s.cfsr == ["DIVBYZERO"]),
+        ("UNALIGNED", &|s| s.cfsr == ["UNALIGNED"]),
+        ("MemManage", &|s| s.cfsr.contains(&"DACCVIOL".into()) && s.cfsr.contains(&"MMARVALID".into())),
+        ("fault in an ISR", &|s| s.kind == "fault" && s.backtrace.iter().filter(|f| *f == "<exception>").count() >= 2),
+        ("PSP with lazy FP", &|s| s.stack.as_deref() == Some("psp") && s.extended_frame && s.lazy_fp),
+        ("stack overflow", &|s| s.cfsr.contains(&"STKERR".into())),
+        ("SVC", &|s| s.kind == "svc"),
+        ("nested interrupts", &|s| s.kind == "break" && s.backtrace.iter().filter(|f| *f == "<exception>").count() >= 2),
+        ("broken vector table", &|s| s.kind == "vectors" && !s.expect_findings.is_empty()),
+    ];
+    let missing: Vec<_> = cases.iter().filter(|(_, p)| !has("c", *p)).map(|(n, _)| *n).collect();
+    assert!(missing.is_empty(), "C family lacks {missing:?}");
+    for core in ["cortex-m0", "cortex-m3", "cortex-m7", "cortex-m33"] {
+        assert!(scenarios.iter().any(|s| s.core == core), "no sample for {core}");
+    }
+}
