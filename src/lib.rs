@@ -5,8 +5,12 @@
 //! - [`target`]: the object-safe [`target::Target`] trait and its backends (GDB remote, QEMU launcher).
 //! - [`debuginfo`]: the ELF image and DWARF symbolization.
 //! - [`unwind`]: call-stack unwinding through every exception level.
+//! - [`report`]: the fault report built from all of the above, rendered as text or JSON.
+//! - [`cli`]: the command line (thin glue over the layers above).
 
+pub mod cli;
 pub mod debuginfo;
 pub mod model;
+pub mod report;
 pub mod target;
 pub mod unwind;

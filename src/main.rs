@@ -1,4 +1,21 @@
-//! The `isrscope` command line.
-fn main() {
-    println!("isrscope {}", env!("CARGO_PKG_VERSION"));
+//! The `isrscope` binary: parse the command line, run one command, map the outcome to
+//! an exit code (documented in docs/inspect.md). All work lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use isrscope::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Inspect(args) => cli::inspect::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("isrscope: error: {e:#}");
+            ExitCode::from(cli::EXIT_TOOL_ERROR)
+        }
+    }
 }

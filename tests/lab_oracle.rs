@@ -160,7 +160,7 @@ fn check_entry_state(s: &Scenario, view: &GdbView) -> Result<(), String> {
 }
 
 fn vector_symbol(s: &Scenario) -> &'static str {
-    if s.family == "c" && s.core == "cortex-m4" { "g_pfnVectors" } else if s.family == "c" { "__isr_vector" } else { "__RESET_VECTOR - 4" }
+    if s.family == "c" && s.core == "cortex-m4" { "g_pfnVectors" } else if s.family == "c" { "__isr_vector" } else { "__vector_table" }
 }
 
 /// The lab's broken tables: each defect the manifest promises is really in the table
@@ -169,7 +169,7 @@ fn check_vectors(s: &Scenario, view: &GdbView, qemu: &Qemu) -> Result<(), String
     let live: Vec<u32> = (0..16).map(|i| view.word(&format!("vec{i}"))).collect();
     let elf: Vec<u32> = (0..16).map(|i| view.word(&format!("elfvec{i}"))).collect();
     let expected: Vec<&str> = s.expect_findings.iter().chain(&s.expect_live_findings).map(String::as_str).collect();
-    let missing_thumb = elf[1..].iter().any(|&v| v != 0 && v & 1 == 0);
+    let missing_thumb = elf[1..].iter().chain(&live[1..]).any(|&v| v != 0 && v & 1 == 0);
     let misaligned = elf[0] % 8 != 0;
     let mismatch = live != elf;
     // Entries that point past a function's start: ask gdb which symbol holds each address.

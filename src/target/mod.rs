@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod catch;
+pub mod gdb;
+pub mod qemu;
+
 /// Names of the core registers the trait speaks of, in the spelling GDB's
 /// target descriptions use (lower case). Backends map their own numbering onto these.
 pub mod reg {
@@ -208,6 +212,43 @@ pub trait Target {
         self.read_registers()?
             .get(name)
             .ok_or_else(|| TargetError::NoSuchRegister(name.to_string()))
+    }
+
+    /// The registers named, those the target has (others are left out), in as few
+    /// requests as the link allows. Cheaper than [`Target::read_registers`] when only
+    /// some are needed: GDB servers send FP and system registers one per request.
+    fn read_register_set(&mut self, names: &[&str]) -> Result<Registers> {
+        let all = self.read_registers()?;
+        let mut out = Registers::new();
+        for name in names {
+            if let Some(v) = all.get(name) {
+                out.insert(*name, v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the readable beginning of `buf.len()` bytes at `address` and returns its
+    /// length (0 when nothing there is readable); for stacks that run into unmapped
+    /// memory. Backends may override; this one bisects with [`Target::read_memory`].
+    fn read_memory_partial(&mut self, address: u32, buf: &mut [u8]) -> Result<usize> {
+        match self.read_memory(address, buf) {
+            Ok(()) => return Ok(buf.len()),
+            Err(TargetError::MemoryUnreadable { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        // The first `lo` bytes are read; the first `hi` are not all readable.
+        let (mut lo, mut hi) = (0usize, buf.len());
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            match self.read_memory(address.wrapping_add(lo as u32), &mut buf[lo..mid]) {
+                Ok(()) => lo = mid,
+                Err(TargetError::MemoryUnreadable { .. }) => hi = mid,
+                Err(e) => return Err(e),
+            }
+        }
+        // Byte `lo` is the first unreadable one: [lo, hi) always holds one.
+        Ok(lo)
     }
 
     /// Writes one register by name. Only when the user asked for it.

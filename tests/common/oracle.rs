@@ -46,7 +46,8 @@ pub enum Probe<'a> {
 /// after the prologue), continues once, and reads the registers, `probes` and `bt`.
 /// With `stop_at` None it reads the state where the core is now.
 pub fn stop_at(qemu: &Qemu, elf: &Path, stop_at: Option<&str>, probes: &[Probe]) -> GdbView {
-    let mut cmds = vec![format!("target remote {}", qemu.socket().display())];
+    // C expressions below; gdb would parse them as Rust in a Rust ELF.
+    let mut cmds = vec!["set language c".to_string(), format!("target remote {}", qemu.socket().display())];
     if let Some(sym) = stop_at {
         cmds.push(format!("break *{sym}"));
         cmds.push("continue".into());
@@ -62,6 +63,7 @@ pub fn stop_at(qemu: &Qemu, elf: &Path, stop_at: Option<&str>, probes: &[Probe])
             }
         }
     }
+    cmds.push("set language auto".into());
     cmds.push("bt".into());
     cmds.push("kill".into());
     let raw = run_batch(elf, &cmds);

@@ -1,0 +1,147 @@
+//! `isrscope inspect`: connect, catch a fault (or take the state as it is), report it,
+//! and leave the target as it was found.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::debuginfo::Image;
+use crate::model::exception::ExceptionNumber;
+use crate::report::{self, CollectOptions, Report};
+use crate::target::catch::{self, CatchOptions, FaultCatch};
+use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
+
+use super::connect::{Connection, connect};
+use super::{ElfArg, Format, TargetArgs, use_color};
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub elf: ElfArg,
+    /// Output format: a readable report, or the JSON contract of docs/report-json.md.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// How long to wait for a fault, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Do not wait for a fault: halt now and report the state as it is.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Keep the core halted afterwards (default: resume it, as it was found running).
+    #[arg(long)]
+    pub halt: bool,
+    /// Also stop when this function (or address) is reached, e.g. an ISR to look inside.
+    #[arg(long, value_name = "SYMBOL|ADDR")]
+    pub break_at: Vec<String>,
+}
+
+/// Runs the command; returns the exit code of the report's outcome.
+pub fn run(args: &InspectArgs) -> Result<u8> {
+    let timeout = Duration::from_secs_f64(args.timeout.max(0.0));
+    let image = match &args.elf.elf {
+        Some(path) => Some(Image::open(path).with_context(|| format!("reading {}", path.display()))?),
+        None => None,
+    };
+    let breaks = resolve_breaks(&args.break_at, image.as_ref())?;
+    let mut conn = connect(&args.target, args.elf.elf.as_deref(), Duration::from_secs(5))?;
+    let result = inspect(&mut conn, image.as_ref(), &breaks, args, timeout);
+    // Leave the target as found whatever happened: breakpoints cleared, resumed unless
+    // --halt. A QEMU isrscope started ends with it.
+    let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.halt) };
+    let report = result?;
+    detach.context("detaching from the target")?;
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print!("{}", report::text::render(&report, use_color())),
+    }
+    Ok(report.outcome.exit_code())
+}
+
+fn inspect(
+    conn: &mut Connection,
+    image: Option<&Image>,
+    breaks: &[u32],
+    args: &InspectArgs,
+    timeout: Duration,
+) -> Result<Report> {
+    let target = conn.target.as_mut();
+    let mut stop = match target.state().context("reading the core state")? {
+        CoreState::Halted { reason } => Some(reason),
+        CoreState::LockedUp => {
+            let opts = CollectOptions { locked_up: true, ..CollectOptions::default() };
+            return Ok(report::collect(target, image, &opts)?);
+        }
+        _ => {
+            let reason = target.halt(timeout).context("halting the core")?;
+            Some(reason)
+        }
+    };
+    let xpsr = target.read_register(reg::XPSR).context("reading xPSR")?;
+    let in_fault = ExceptionNumber::from_xpsr(xpsr).is_fault();
+    let mut preface = None;
+    // A QEMU we started is halted at reset: there is nothing to report before it runs.
+    if !in_fault && !args.no_wait {
+        let elf_vectors = image.and_then(|i| i.vector_table()).map(|t| t.words.as_slice());
+        let mut armed = catch::arm(target, &CatchOptions { elf_vectors, ..CatchOptions::default() })
+            .context("arming fault catching")?;
+        let waited = wait_for_fault(target, &armed, breaks, timeout);
+        let disarmed = disarm(target, &mut armed, breaks);
+        match waited? {
+            Some(reason) => stop = Some(reason),
+            None => {
+                preface = Some(format!("No fault within {} s", args.timeout));
+                stop = Some(StopReason::Requested);
+            }
+        }
+        disarmed?;
+    }
+    let opts = CollectOptions { stop, preface, ..CollectOptions::default() };
+    Ok(report::collect(target, image, &opts)?)
+}
+
+/// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
+/// timeout halts the core again and returns `None`.
+fn wait_for_fault(target: &mut dyn Target, _armed: &FaultCatch, breaks: &[u32], timeout: Duration) -> Result<Option<StopReason>> {
+    for &b in breaks {
+        target.set_breakpoint(b, BreakpointKind::Software).with_context(|| format!("setting a breakpoint at {b:#010x}"))?;
+    }
+    target.resume().context("resuming the core")?;
+    match target.wait_for_stop(timeout) {
+        Ok(Some(reason)) => Ok(Some(reason)),
+        Ok(None) => {
+            target.halt(Duration::from_secs(5)).context("halting the core after the timeout")?;
+            Ok(None)
+        }
+        Err(e @ TargetError::Disconnected { .. }) => Err(e).context("waiting for a fault"),
+        Err(e) => Err(e).context("waiting for a fault"),
+    }
+}
+
+fn disarm(target: &mut dyn Target, armed: &mut FaultCatch, breaks: &[u32]) -> Result<()> {
+    for &b in breaks {
+        target.clear_breakpoint(b).with_context(|| format!("clearing the breakpoint at {b:#010x}"))?;
+    }
+    armed.disarm(target).context("removing the fault-catching breakpoints")?;
+    Ok(())
+}
+
+/// `--break-at` values: a function name from the ELF, or a hex address.
+fn resolve_breaks(names: &[String], image: Option<&Image>) -> Result<Vec<u32>> {
+    names
+        .iter()
+        .map(|name| {
+            if let Some(hex) = name.strip_prefix("0x") {
+                return u32::from_str_radix(hex, 16).with_context(|| format!("--break-at {name}: not an address"));
+            }
+            let image = image.with_context(|| format!("--break-at {name}: a symbol needs --elf"))?;
+            let sym = image
+                .symbols()
+                .by_name(name)
+                .with_context(|| format!("--break-at {name}: no such symbol in the ELF"))?;
+            Ok(sym.address & !1)
+        })
+        .collect()
+}

@@ -1,0 +1,63 @@
+//! The command line: clap definitions, resolved into one function per command.
+//! `main` only maps the result to an exit code.
+
+pub mod connect;
+pub mod inspect;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit code for a tool error (bad ELF, unreachable target, protocol failure).
+pub const EXIT_TOOL_ERROR: u8 = 1;
+/// Exit code for a usage error (clap's own).
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "isrscope", version, about = "Cortex-M fault and interrupt inspector: exception frames, fault registers, backtraces through every exception level")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One-shot fault report: connect, wait for a fault (or report the current state), explain it.
+    Inspect(inspect::InspectArgs),
+}
+
+/// How to reach the target: exactly one of these.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct TargetArgs {
+    /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333) or unix:PATH.
+    #[arg(long, value_name = "HOST:PORT|unix:PATH")]
+    pub gdb: Option<String>,
+    /// Start the ELF in qemu-system-arm on this machine (e.g. netduinoplus2) and attach.
+    #[arg(long, value_name = "MACHINE", requires = "elf")]
+    pub qemu: Option<String>,
+    /// A probe-rs chip name (e.g. STM32F407VG). The probe-rs backend is not built yet.
+    #[arg(long, value_name = "NAME")]
+    pub chip: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Colour on a terminal unless NO_COLOR is set (https://no-color.org).
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Options that every command with an ELF shares.
+#[derive(Args, Debug, Clone)]
+pub struct ElfArg {
+    /// The firmware ELF (with DWARF for file:line and unwinding).
+    #[arg(long, value_name = "FW.elf")]
+    pub elf: Option<PathBuf>,
+}

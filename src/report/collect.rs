@@ -1,0 +1,367 @@
+//! Building a [`Report`] from a halted target: the one place that ties the model, the
+//! target and the unwinder together. Reads are few and whole: every core register in
+//! one request, the SCB fault block (CPUID..AFSR) in one, the stack through the
+//! unwinder's block cache.
+
+use std::collections::BTreeMap;
+
+use crate::debuginfo::Image;
+use crate::model::arch::{CpuId, Profile};
+use crate::model::exception::ExceptionNumber;
+use crate::model::fault::{FaultAnalysis, FaultClass, FaultContext, FaultRegisters};
+use crate::model::frame::FpSource;
+use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock};
+use crate::target::{StopReason, Target, TargetError, reg};
+use crate::unwind::{self, Frame, Termination, UnwindOptions};
+
+use super::{
+    BacktraceEntry, CauseDetail, ExceptionFrame, FaultSummary, Finding, FpFrame, Outcome, Report, SCHEMA_VERSION,
+    Severity, TargetSummary,
+};
+
+/// What the caller knows that the target cannot tell.
+#[derive(Clone, Debug, Default)]
+pub struct CollectOptions {
+    /// Why the core is halted (from the wait that stopped it).
+    pub stop: Option<StopReason>,
+    /// The core is locked up (DHCSR.S_LOCKUP, or the backend said so).
+    pub locked_up: bool,
+    /// Say this first (e.g. "no fault within 5 s").
+    pub preface: Option<String>,
+}
+
+/// Reads the halted core behind `target` and explains it. `image` symbolizes and
+/// unwinds; without it the report has registers, frames and fault bits only.
+pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOptions) -> Result<Report, TargetError> {
+    let registers = target.read_registers()?;
+    let mut findings = Vec::new();
+
+    let mut scb_bytes = [0u8; SCB_BLOCK_LEN];
+    let scb = match target.read_memory(SCB_BLOCK_START, &mut scb_bytes) {
+        Ok(()) => ScbBlock::from_bytes(&scb_bytes),
+        Err(e) => {
+            findings.push(Finding::new("scb-unreadable", Severity::Warning, format!("the fault registers cannot be read: {e}")));
+            None
+        }
+    };
+    let cpuid = scb.map(|s| CpuId::decode(s.cpuid));
+    let profile = cpuid.and_then(|c| c.profile);
+
+    let xpsr = registers.get(reg::XPSR).unwrap_or(0);
+    let active = ExceptionNumber::from_xpsr(xpsr);
+    let exception = (!active.is_thread()).then_some(active);
+
+    let backtrace = match image {
+        Some(image) => {
+            let uopts = UnwindOptions { profile, registers: Some(registers.clone()), ..UnwindOptions::default() };
+            match unwind::unwind(image, target, &uopts) {
+                Ok(bt) => Some(bt),
+                Err(e) => {
+                    findings.push(Finding::new("unwind-incomplete", Severity::Warning, format!("no backtrace: {e}")));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+
+    // The innermost exception frame tells what the fault interrupted.
+    let innermost = backtrace.as_ref().and_then(|bt| bt.exceptions().next().cloned());
+    let interrupted = innermost.as_ref().and_then(|e| e.frame.as_ref()).map(|f| f.interrupted_exception());
+
+    let fault = scb.and_then(|scb| {
+        let fault_regs = FaultRegisters::from_scb(&scb);
+        let ctx = FaultContext {
+            profile,
+            shcsr: Some(scb.shcsr),
+            shpr: Some(scb.shpr),
+            primask: registers.get(reg::PRIMASK).map(|v| v & 1 != 0),
+            faultmask: registers.get(reg::FAULTMASK).map(|v| v & 1 != 0),
+            basepri: registers.get(reg::BASEPRI).map(|v| v as u8),
+            active: Some(active),
+            interrupted,
+            interrupted_priority: None,
+            dhcsr: opts.locked_up.then_some(crate::model::regs::dcb::DHCSR_S_LOCKUP),
+        };
+        let analysis = FaultAnalysis::analyze(&fault_regs, &ctx);
+        let in_fault = active.is_fault() || analysis.class == FaultClass::Lockup;
+        if !in_fault && !analysis.causes.is_empty() {
+            findings.push(Finding::new(
+                "stale-fault-status",
+                Severity::Info,
+                format!(
+                    "fault status bits are set ({}) but no fault handler is active: they are sticky, left from an earlier fault",
+                    analysis.causes.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        in_fault.then(|| fault_summary(&fault_regs, &analysis))
+    });
+
+    let exception_frames: Vec<ExceptionFrame> = backtrace
+        .as_ref()
+        .map(|bt| bt.exceptions().filter_map(exception_frame).collect())
+        .unwrap_or_default();
+    let entries: Vec<BacktraceEntry> = backtrace
+        .as_ref()
+        .map(|bt| bt.frames.iter().map(backtrace_entry).collect())
+        .unwrap_or_default();
+
+    if let Some(f) = &fault {
+        if f.class == FaultClass::HardFault && f.primary != FaultClass::HardFault {
+            findings.push(Finding::new(
+                "escalated-to-hardfault",
+                Severity::Error,
+                format!("a {} escalated to HardFault: {}", f.primary, f.escalation.join("; ")),
+            ));
+        }
+        if f.causes.iter().any(|c| c == "IMPRECISERR") {
+            findings.push(Finding::new(
+                "imprecise-bus-fault",
+                Severity::Warning,
+                "imprecise BusFault: the stacked PC is after the store that failed; set ACTLR.DISDEFWBUF (bit 1) to make bus faults precise while debugging",
+            ));
+        }
+    }
+    if opts.locked_up || fault.as_ref().is_some_and(|f| f.class == FaultClass::Lockup) {
+        findings.push(Finding::new("lockup", Severity::Error, "the core is locked up: a fault happened inside HardFault or NMI"));
+    }
+    if exception_frames.iter().any(|f| f.fp.as_ref().is_some_and(|fp| fp.source == "registers")) {
+        findings.push(Finding::new(
+            "lazy-fp-state",
+            Severity::Info,
+            "lazy FP stacking was pending (FPCCR.LSPACT=1): S0-S15 and FPSCR of the interrupted context are taken from the live FPU registers, not from the stale frame memory",
+        ));
+    }
+    if let Some(bt) = &backtrace {
+        if let Some(so) = &bt.stack_overflow {
+            let mut msg = so.explanation.clone();
+            if let Some(r) = &so.recursion {
+                msg.push_str(&format!(" Heuristic: {} appears {} times on the stack (recursion).", r.function, r.count));
+            }
+            findings.push(Finding::new("stack-overflow", Severity::Error, msg));
+        }
+        let complete = matches!(
+            bt.termination,
+            Termination::ResetHandler { .. } | Termination::BottomOfStack { .. } | Termination::ResetLr | Termination::OutermostFrame { .. }
+        );
+        if !complete {
+            findings.push(Finding::new("unwind-incomplete", Severity::Warning, format!("the backtrace is incomplete: {}", bt.termination)));
+        }
+        for w in &bt.warnings {
+            findings.push(Finding::new("unwind-note", Severity::Info, w.clone()));
+        }
+    }
+    if image.is_none() {
+        findings.push(Finding::new("no-elf", Severity::Info, "no ELF given (--elf): no symbols, source lines or backtrace"));
+    }
+
+    let outcome = if opts.locked_up {
+        Outcome::Lockup
+    } else {
+        fault.as_ref().map(|f| Outcome::from_class(f.class)).unwrap_or(Outcome::NoFault)
+    };
+    let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), &entries, backtrace.as_ref());
+
+    let caps = target.capabilities();
+    Ok(Report {
+        schema: SCHEMA_VERSION,
+        summary,
+        target: TargetSummary {
+            description: caps.description.clone(),
+            core: cpuid.map(|c| c.to_string()),
+            profile: profile.map(|p: Profile| p.to_string()),
+            stop: opts.stop.as_ref().map(|s| s.to_string()),
+            elf: image.and_then(|i| i.path()).map(|p| p.display().to_string()),
+        },
+        exception,
+        registers: registers.iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        exception_frames,
+        fault,
+        backtrace: entries,
+        backtrace_end: backtrace.as_ref().map(|bt| bt.termination.to_string()),
+        findings,
+        outcome,
+    })
+}
+
+fn fault_summary(regs: &FaultRegisters, analysis: &FaultAnalysis) -> FaultSummary {
+    FaultSummary {
+        cfsr: regs.cfsr,
+        hfsr: regs.hfsr,
+        dfsr: regs.dfsr,
+        mmfar: analysis.mmfar,
+        bfar: analysis.bfar,
+        causes: analysis.causes.iter().map(|c| c.name.to_string()).collect(),
+        details: analysis
+            .causes
+            .iter()
+            .map(|c| CauseDetail {
+                name: c.name.into(),
+                register: c.register.to_string(),
+                summary: c.summary.into(),
+                meaning: c.meaning.into(),
+                action: c.action.into(),
+            })
+            .collect(),
+        class: analysis.class,
+        primary: analysis.primary,
+        escalation: analysis.escalation.iter().flat_map(|e| e.reasons.iter().map(|r| r.to_string())).collect(),
+        notes: analysis.notes.iter().map(|n| n.to_string()).collect(),
+    }
+}
+
+fn exception_frame(e: &unwind::ExceptionEntry) -> Option<ExceptionFrame> {
+    let f = e.frame.as_ref()?;
+    Some(ExceptionFrame {
+        exception: e.exception,
+        exc_return: e.exc_return,
+        stack: e.stack.to_lowercase(),
+        address: f.address,
+        extended: f.extended,
+        padded: f.padded,
+        r0: f.r0,
+        r1: f.r1,
+        r2: f.r2,
+        r3: f.r3,
+        r12: f.r12,
+        lr: f.lr,
+        pc: f.pc,
+        xpsr: f.xpsr,
+        interrupted: f.interrupted_exception(),
+        interrupted_sp: f.interrupted_sp,
+        fp: f.fp.map(|fp| FpFrame {
+            source: match fp.source {
+                FpSource::Stacked => "stacked",
+                FpSource::Registers => "registers",
+                FpSource::StaleMemory => "stale-memory",
+            }
+            .into(),
+            s: fp.s.iter().enumerate().map(|(i, v)| (format!("s{i}"), *v)).collect::<BTreeMap<_, _>>(),
+            fpscr: fp.fpscr,
+        }),
+    })
+}
+
+fn backtrace_entry(frame: &Frame) -> BacktraceEntry {
+    match frame {
+        Frame::Frame(f) => BacktraceEntry {
+            kind: "frame".into(),
+            pc: Some(f.pc),
+            function: f.function.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            column: f.column,
+            inlined: f.inlined,
+            method: Some(match &f.method {
+                unwind::UnwindMethod::Registers => "registers".into(),
+                unwind::UnwindMethod::Cfi => "cfi".into(),
+                unwind::UnwindMethod::ExceptionFrame => "exception-frame".into(),
+                unwind::UnwindMethod::Heuristic(how) => format!("heuristic: {how}"),
+            }),
+            exception: None,
+            exc_return: None,
+        },
+        Frame::Exception(e) => BacktraceEntry {
+            kind: "exception".into(),
+            pc: None,
+            function: None,
+            file: None,
+            line: None,
+            column: None,
+            inlined: false,
+            method: None,
+            exception: Some(e.exception),
+            exc_return: e.exc_return,
+        },
+    }
+}
+
+/// "file.c:12" with only the file's name, for the one-line summary.
+fn short_location(e: &BacktraceEntry) -> Option<String> {
+    let file = e.file.as_deref()?;
+    let name = file.rsplit('/').next().unwrap_or(file);
+    Some(match e.line {
+        Some(l) => format!("{name}:{l}"),
+        None => name.to_string(),
+    })
+}
+
+fn describe_function(e: &BacktraceEntry) -> String {
+    let f = e.function.clone().unwrap_or_else(|| format!("{:#010x}", e.pc.unwrap_or(0)));
+    match short_location(e) {
+        Some(loc) => format!("{f} ({loc})"),
+        None => f,
+    }
+}
+
+/// The first sentence of the report.
+fn summarize(
+    preface: Option<&str>,
+    exception: Option<ExceptionNumber>,
+    fault: Option<&FaultSummary>,
+    entries: &[BacktraceEntry],
+    bt: Option<&unwind::Backtrace>,
+) -> String {
+    // The code that was running when the innermost exception was taken.
+    let after_entry = entries.iter().skip_while(|e| e.kind != "exception").find(|e| e.kind == "frame");
+    let current = entries.iter().find(|e| e.kind == "frame");
+    let mut s = String::new();
+    if let Some(p) = preface {
+        s.push_str(p);
+        s.push_str(": ");
+    }
+    match (exception, fault) {
+        (_, Some(f)) => {
+            if f.class == FaultClass::HardFault && f.primary != FaultClass::HardFault {
+                s.push_str(&format!("{} escalated to HardFault", f.primary));
+            } else {
+                s.push_str(&f.class.to_string());
+            }
+            let primary = f
+                .details
+                .iter()
+                .find(|d| !d.name.ends_with("VALID") && d.name != "FORCED")
+                .or(f.details.first());
+            if let Some(d) = primary {
+                s.push_str(": ");
+                s.push_str(&lowercase_first(d.summary.trim_end_matches('.')));
+            }
+            if let Some(a) = f.bfar.or(f.mmfar) {
+                s.push_str(&format!(" at {a:#010x}"));
+            }
+            if bt.is_some_and(|b| b.stack_overflow.is_some()) {
+                s.push_str(" (stack overflow)");
+            }
+            if let Some(e) = after_entry {
+                s.push_str(&format!(" in {}", describe_function(e)));
+            }
+        }
+        (Some(exc), None) => {
+            s.push_str(&format!("In the {exc} handler"));
+            if let Some(e) = current {
+                s.push_str(&format!(", at {}", describe_function(e)));
+            }
+            if let Some(e) = after_entry {
+                s.push_str(&format!("; it interrupted {}", describe_function(e)));
+            }
+        }
+        (None, None) => {
+            s.push_str("No exception active: thread mode");
+            if let Some(e) = current {
+                s.push_str(&format!(", at {}", describe_function(e)));
+            }
+        }
+    }
+    s
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) if !s.starts_with(|ch: char| ch.is_uppercase() && s.chars().nth(1).is_some_and(char::is_uppercase)) => {
+            first.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
+}

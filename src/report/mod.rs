@@ -1,0 +1,208 @@
+//! The fault report: one value that `inspect` (live) and `analyze` (post-mortem) build
+//! through the same code, and that renders as text ([`text`]) or JSON (serde; the
+//! contract is documented in docs/report-json.md).
+//!
+//! Building it ([`collect`]) reads the target; rendering never does.
+
+pub mod collect;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::exception::ExceptionNumber;
+use crate::model::fault::FaultClass;
+
+pub use collect::{CollectOptions, collect};
+
+/// Version of the JSON contract; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything isrscope knows about a halted core.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    /// What happened, in one sentence.
+    pub summary: String,
+    pub target: TargetSummary,
+    /// The active exception; `None` in thread mode.
+    pub exception: Option<ExceptionNumber>,
+    /// Core registers by name (those the target has).
+    pub registers: BTreeMap<String, u32>,
+    /// One per exception level, innermost first.
+    pub exception_frames: Vec<ExceptionFrame>,
+    pub fault: Option<FaultSummary>,
+    /// Innermost first.
+    pub backtrace: Vec<BacktraceEntry>,
+    /// Why the backtrace ends.
+    pub backtrace_end: Option<String>,
+    pub findings: Vec<Finding>,
+    /// The fault class behind the exit code.
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetSummary {
+    /// The backend and server, e.g. "gdb-remote (QEMU 10.0.2)".
+    pub description: String,
+    /// The core from CPUID, e.g. "Cortex-M4 r0p1".
+    pub core: Option<String>,
+    pub profile: Option<String>,
+    /// Why the core is halted, as the backend reports it.
+    pub stop: Option<String>,
+    /// The ELF the report was symbolized with.
+    pub elf: Option<String>,
+}
+
+/// A stacked exception frame, as the JSON contract names its fields.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExceptionFrame {
+    /// The exception whose entry pushed this frame.
+    pub exception: ExceptionNumber,
+    /// `None` when the firmware overwrote LR and the frame was recovered otherwise.
+    pub exc_return: Option<u32>,
+    /// "msp", "psp" (v8-M: "msp_s", "psp_ns", ...).
+    pub stack: String,
+    pub address: u32,
+    pub extended: bool,
+    pub padded: bool,
+    pub r0: u32,
+    pub r1: u32,
+    pub r2: u32,
+    pub r3: u32,
+    pub r12: u32,
+    pub lr: u32,
+    pub pc: u32,
+    pub xpsr: u32,
+    /// The context that was interrupted: thread mode (0) or another handler.
+    pub interrupted: ExceptionNumber,
+    /// The interrupted context's SP.
+    pub interrupted_sp: u32,
+    pub fp: Option<FpFrame>,
+}
+
+/// S0-S15 and FPSCR of an extended frame, and where they were read.
+#[derive(Clone, Debug, Serialize)]
+pub struct FpFrame {
+    /// "stacked" (memory), "registers" (lazy stacking pending: the live FPU), or
+    /// "stale-memory" (lazy stacking pending and the live registers unavailable).
+    pub source: String,
+    #[serde(flatten)]
+    pub s: BTreeMap<String, u32>,
+    pub fpscr: u32,
+}
+
+/// The fault status registers and what their bits say.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultSummary {
+    pub cfsr: u32,
+    pub hfsr: u32,
+    pub dfsr: u32,
+    /// Only when MMARVALID is set.
+    pub mmfar: Option<u32>,
+    /// Only when BFARVALID is set.
+    pub bfar: Option<u32>,
+    /// Every set bit by its ARM name, e.g. "PRECISERR", "BFARVALID", "FORCED".
+    pub causes: Vec<String>,
+    /// The same bits with their explanations.
+    pub details: Vec<CauseDetail>,
+    /// "HardFault", "BusFault", ...: the handler class.
+    pub class: FaultClass,
+    /// The fault that started it (the configurable fault behind a FORCED HardFault).
+    pub primary: FaultClass,
+    /// Why a configurable fault became a HardFault, in words.
+    pub escalation: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CauseDetail {
+    pub name: String,
+    pub register: String,
+    pub summary: String,
+    pub meaning: String,
+    pub action: String,
+}
+
+/// One backtrace line: a function (possibly inlined) or an exception entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct BacktraceEntry {
+    /// "frame" or "exception".
+    pub kind: String,
+    pub pc: Option<u32>,
+    pub function: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub inlined: bool,
+    /// How the frame was found: "registers", "cfi", "exception-frame", "heuristic: ...".
+    pub method: Option<String>,
+    /// On exception entries: the exception whose handler runs above this line.
+    pub exception: Option<ExceptionNumber>,
+    pub exc_return: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// Something the user should act on, with a stable kebab-case code.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
+        Finding { code: code.into(), severity, message: message.into() }
+    }
+}
+
+/// The classification behind `inspect`'s exit code (see [`Outcome::exit_code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// No fault is active (thread mode, an interrupt, an SVC, or a timeout).
+    NoFault,
+    HardFault,
+    MemManage,
+    BusFault,
+    UsageFault,
+    SecureFault,
+    Lockup,
+}
+
+impl Outcome {
+    pub fn from_class(class: FaultClass) -> Outcome {
+        match class {
+            FaultClass::None => Outcome::NoFault,
+            FaultClass::HardFault => Outcome::HardFault,
+            FaultClass::MemManage => Outcome::MemManage,
+            FaultClass::BusFault => Outcome::BusFault,
+            FaultClass::UsageFault => Outcome::UsageFault,
+            FaultClass::SecureFault => Outcome::SecureFault,
+            FaultClass::Lockup => Outcome::Lockup,
+        }
+    }
+
+    /// The documented exit codes (docs/inspect.md): 0 no fault, 10-15 per fault class.
+    /// 1 is a tool error and 2 a usage error (see `cli`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::NoFault => 0,
+            Outcome::HardFault => 10,
+            Outcome::MemManage => 11,
+            Outcome::BusFault => 12,
+            Outcome::UsageFault => 13,
+            Outcome::SecureFault => 14,
+            Outcome::Lockup => 15,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The human-readable report: summary first, then fault bits, exception frames,
+//! backtrace, registers and findings. Colour only when asked (a terminal without
+//! NO_COLOR, decided by the caller).
+
+use std::fmt::Write;
+
+use super::{BacktraceEntry, ExceptionFrame, Report, Severity};
+
+/// ANSI styling that collapses to nothing when colour is off.
+#[derive(Clone, Copy)]
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, s: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+    fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn red(self, s: &str) -> String {
+        self.paint("1;31", s)
+    }
+    fn yellow(self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn cyan(self, s: &str) -> String {
+        self.paint("36", s)
+    }
+}
+
+pub fn render(report: &Report, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    let o = &mut out;
+    let headline = if report.fault.is_some() { st.red(&report.summary) } else { st.bold(&report.summary) };
+    let _ = writeln!(o, "{headline}\n");
+
+    let t = &report.target;
+    let mut target = t.description.clone();
+    if let Some(core) = &t.core {
+        target.push_str(&format!(", {core}"));
+    }
+    let _ = writeln!(o, "{} {target}", st.bold("Target:   "));
+    if let Some(stop) = &t.stop {
+        let _ = writeln!(o, "{} {stop}", st.bold("Stopped:  "));
+    }
+    let exc = report.exception.map(|e| format!("{e} (exception {})", e.0)).unwrap_or_else(|| "none (thread mode)".into());
+    let _ = writeln!(o, "{} {exc}", st.bold("Exception:"));
+    if let Some(elf) = &t.elf {
+        let _ = writeln!(o, "{} {elf}", st.bold("ELF:      "));
+    }
+
+    if let Some(f) = &report.fault {
+        let _ = writeln!(o, "\n{}", st.bold("Fault status"));
+        let mut regs = format!("  CFSR {:#010x}  HFSR {:#010x}  DFSR {:#010x}", f.cfsr, f.hfsr, f.dfsr);
+        if let Some(a) = f.mmfar {
+            regs.push_str(&format!("  MMFAR {a:#010x}"));
+        }
+        if let Some(a) = f.bfar {
+            regs.push_str(&format!("  BFAR {a:#010x}"));
+        }
+        let _ = writeln!(o, "{regs}");
+        for d in &f.details {
+            let _ = writeln!(o, "  {} {}", st.cyan(&format!("{}.{}", d.register, d.name)), d.summary);
+            if !d.meaning.is_empty() {
+                let _ = writeln!(o, "      {}", d.meaning);
+            }
+            if !d.action.is_empty() {
+                let _ = writeln!(o, "      {} {}", st.dim("next:"), d.action);
+            }
+        }
+        for e in &f.escalation {
+            let _ = writeln!(o, "  {} {e}", st.yellow("escalation:"));
+        }
+        for n in &f.notes {
+            let _ = writeln!(o, "  {} {n}", st.dim("note:"));
+        }
+    }
+
+    if !report.exception_frames.is_empty() {
+        let _ = writeln!(o, "\n{}", st.bold("Exception frames (innermost first)"));
+        for (i, f) in report.exception_frames.iter().enumerate() {
+            render_frame(o, st, i, f);
+        }
+    }
+
+    if !report.backtrace.is_empty() {
+        let _ = writeln!(o, "\n{}", st.bold("Backtrace"));
+        let mut n = 0;
+        for e in &report.backtrace {
+            render_entry(o, st, &mut n, e);
+        }
+        if let Some(end) = &report.backtrace_end {
+            let _ = writeln!(o, "  {}", st.dim(&format!("({end})")));
+        }
+    }
+
+    if !report.registers.is_empty() {
+        let _ = writeln!(o, "\n{}", st.bold("Registers"));
+        let order = [
+            "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc", "xpsr",
+            "msp", "psp", "control", "primask", "basepri", "faultmask", "fpscr",
+        ];
+        let cells: Vec<String> = order
+            .iter()
+            .filter_map(|name| report.registers.get(*name).map(|v| format!("{name:>9} {v:#010x}")))
+            .collect();
+        for row in cells.chunks(4) {
+            let _ = writeln!(o, "{}", row.join(" "));
+        }
+    }
+
+    if !report.findings.is_empty() {
+        let _ = writeln!(o, "\n{}", st.bold("Findings"));
+        for f in &report.findings {
+            let sev = match f.severity {
+                Severity::Error => st.red("error  "),
+                Severity::Warning => st.yellow("warning"),
+                Severity::Info => st.dim("info   "),
+            };
+            let _ = writeln!(o, "  {sev} {} {}", st.cyan(&f.code), f.message);
+        }
+    }
+    out
+}
+
+fn render_frame(o: &mut String, st: Style, i: usize, f: &ExceptionFrame) {
+    let exc_return = f.exc_return.map(|v| format!("EXC_RETURN {v:#010x}")).unwrap_or_else(|| "EXC_RETURN overwritten (frame recovered)".into());
+    let kind = match (f.extended, f.padded) {
+        (true, true) => "extended frame + pad",
+        (true, false) => "extended frame",
+        (false, true) => "basic frame + pad",
+        (false, false) => "basic frame",
+    };
+    let interrupted = if f.interrupted.is_thread() { "thread mode".to_string() } else { f.interrupted.to_string() };
+    let _ = writeln!(
+        o,
+        "  #{i} {} entered from {interrupted}: {exc_return}, {kind} at {:#010x} on {}, interrupted SP {:#010x}",
+        st.cyan(&f.exception.to_string()),
+        f.address,
+        f.stack,
+        f.interrupted_sp
+    );
+    let _ = writeln!(
+        o,
+        "     r0 {:#010x}  r1 {:#010x}  r2 {:#010x}  r3 {:#010x}\n    r12 {:#010x}  lr {:#010x}  pc {:#010x} xpsr {:#010x}",
+        f.r0, f.r1, f.r2, f.r3, f.r12, f.lr, f.pc, f.xpsr
+    );
+    if let Some(fp) = &f.fp {
+        let source = match fp.source.as_str() {
+            "registers" => "from the live FPU registers (lazy stacking pending)",
+            "stale-memory" => "STALE: lazy stacking pending, frame memory not yet written",
+            _ => "stacked",
+        };
+        let _ = writeln!(o, "     FP context ({source}), fpscr {:#010x}", fp.fpscr);
+        let vals: Vec<String> = (0..16)
+            .filter_map(|n| fp.s.get(&format!("s{n}")).map(|v| format!("s{n:<2} {:>10}", f32_text(*v))))
+            .collect();
+        for row in vals.chunks(4) {
+            let _ = writeln!(o, "     {}", row.join("  "));
+        }
+    }
+}
+
+fn f32_text(bits: u32) -> String {
+    let v = f32::from_bits(bits);
+    if v.is_finite() && v.abs() < 1e7 && (v == 0.0 || v.abs() > 1e-4) { format!("{v}") } else { format!("{bits:#010x}") }
+}
+
+fn render_entry(o: &mut String, st: Style, n: &mut usize, e: &BacktraceEntry) {
+    if e.kind == "exception" {
+        let exc = e.exception.map(|x| x.to_string()).unwrap_or_default();
+        let ret = e.exc_return.map(|v| format!(" (EXC_RETURN {v:#010x})")).unwrap_or_default();
+        let _ = writeln!(o, "      {}", st.yellow(&format!("<{exc} entered here{ret}>")));
+        return;
+    }
+    let func = e.function.clone().unwrap_or_else(|| "??".into());
+    let inl = if e.inlined { st.dim(" [inlined]") } else { String::new() };
+    let loc = match (&e.file, e.line) {
+        (Some(f), Some(l)) => format!(" at {f}:{l}"),
+        (Some(f), None) => format!(" at {f}"),
+        _ => String::new(),
+    };
+    let how = match e.method.as_deref() {
+        Some(m) if m.starts_with("heuristic") => st.yellow(&format!("  [{m}]")),
+        _ => String::new(),
+    };
+    let _ = writeln!(o, "  {:>3} {:#010x} {}{inl}{}{how}", *n, e.pc.unwrap_or(0), st.bold(&func), st.dim(&loc));
+    *n += 1;
+}

@@ -1,0 +1,517 @@
+//! The unwinder on stacks laid out word by word over the assembly fixture, whose
+//! prologues and CFI are explicit: every exception transition kind, LR overwritten
+//! by the handler, corrupted stacks, and images without CFI.
+
+mod unwind_support;
+
+use isrscope::debuginfo::Image;
+use isrscope::model::arch::Profile;
+use isrscope::unwind::*;
+use unwind_support::*;
+
+const TOP: u32 = 0x2002_0000;
+const BOTTOM: u32 = 0x2001_C000;
+const SCB: u32 = 0xE000_ED00;
+const FPCCR: u32 = 0xE000_EF34;
+
+struct Fx {
+    image: Image,
+    t: MemTarget,
+    st: Stack,
+}
+
+fn fx_from(path: Option<&'static std::path::Path>) -> Option<Fx> {
+    let image = Image::open(path?).unwrap();
+    let mut t = MemTarget::new();
+    t.map(BOTTOM, TOP - BOTTOM);
+    t.map(SCB, 0x100);
+    t.map(0xE000_EF30, 0x10);
+    Some(Fx { image, t, st: Stack::new(TOP) })
+}
+
+fn fx() -> Option<Fx> {
+    fx_from(asm_fixture())
+}
+
+impl Fx {
+    fn a(&self, name: &str) -> u32 {
+        sym(&self.image, name)
+    }
+    /// A return address into `label` (Thumb bit set).
+    fn ra(&self, label: &str) -> u32 {
+        self.a(label) | 1
+    }
+    /// Reset_Handler -> thread_main -> mid -> (call to leaf): returns LR for leaf.
+    fn thread_to_leaf(&mut self) -> u32 {
+        let ra_reset = (self.a("Reset_Handler") + 4) | 1;
+        self.st.push(&mut self.t, &[0x44, 0x55, 0x66, ra_reset]);
+        let ra_main = self.ra("ra_main");
+        self.st.push(&mut self.t, &[0x77, ra_main]);
+        self.st.reserve(8);
+        self.ra("ra_mid")
+    }
+    /// Hardware stacking of a basic (or extended) frame at the current SP, with the
+    /// alignment pad when SP is not 8-byte aligned.
+    fn stack_exception(&mut self, pc: u32, lr: u32, xpsr: u32, fp: Option<([u32; 16], u32)>) -> u32 {
+        let mut xpsr = xpsr;
+        if self.st.sp % 8 != 0 {
+            self.st.reserve(4);
+            xpsr |= 1 << 9;
+        }
+        if let Some((s, fpscr)) = fp {
+            let mut words: Vec<u32> = s.to_vec();
+            words.push(fpscr);
+            words.push(0);
+            self.st.push(&mut self.t, &words);
+        }
+        self.st.push(&mut self.t, &[0xA0, 0xA1, 0xA2, 0xA3, 0xAC, lr, pc, xpsr])
+    }
+    fn live(&mut self, pc: u32, lr: u32, ipsr: u32) {
+        let sp = self.st.sp;
+        self.t.set("pc", pc);
+        self.t.set("lr", lr);
+        self.t.set("sp", sp);
+        self.t.set("msp", sp);
+        self.t.set("psp", 0x2001_C100);
+        self.t.set("xpsr", 0x0100_0000 | ipsr);
+        self.t.set("control", 0);
+        for (i, n) in ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12"].iter().enumerate() {
+            self.t.set(n, 0x1000 + i as u32);
+        }
+    }
+    fn unwind(&mut self) -> Backtrace {
+        self.unwind_with(Profile::V7M)
+    }
+    fn unwind_with(&mut self, profile: Profile) -> Backtrace {
+        let opts = UnwindOptions { profile: Some(profile), ..Default::default() };
+        unwind(&self.image, &mut self.t, &opts).unwrap()
+    }
+}
+
+fn names(bt: &Backtrace) -> Vec<String> {
+    bt.function_names()
+}
+
+fn frame<'b>(bt: &'b Backtrace, name: &str) -> &'b FunctionFrame {
+    bt.function_frames().find(|f| f.function.as_deref() == Some(name)).unwrap_or_else(|| panic!("no frame {name}"))
+}
+
+const THREAD_TAIL: [&str; 4] = ["leaf", "mid", "thread_main", "Reset_Handler"];
+
+fn expect(parts: &[&[&str]]) -> Vec<String> {
+    parts.iter().flat_map(|p| p.iter().map(|s| s.to_string())).collect()
+}
+
+#[test]
+fn plain_call_chain_ends_at_the_reset_handler() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.live(f.a("leaf_body"), lr, 0);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&THREAD_TAIL]));
+    assert_eq!(bt.termination, Termination::ResetHandler { function: "Reset_Handler".into() });
+    assert_eq!(frame(&bt, "leaf").method, UnwindMethod::Registers);
+    assert_eq!(frame(&bt, "mid").method, UnwindMethod::Cfi);
+    let main = frame(&bt, "thread_main").registers.as_ref().unwrap();
+    assert_eq!(main.get(4), Some(0x1004), "r4 untouched by mid: same value");
+    assert_eq!(main.get(7), Some(0x77), "r7 restored from mid's save slot");
+    assert_eq!(main.get(0), None, "r0 is not preserved across calls");
+    let reset = frame(&bt, "Reset_Handler").registers.as_ref().unwrap();
+    assert_eq!((reset.get(4), reset.get(5), reset.get(6)), (Some(0x44), Some(0x55), Some(0x66)));
+    assert_eq!(reset.sp(), Some(TOP));
+    assert!(bt.stack_overflow.is_none());
+    assert!(bt.warnings.is_empty(), "{:?}", bt.warnings);
+}
+
+#[test]
+fn basic_frame_on_msp_deep_inside_a_handler() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    let thread_sp = f.st.sp;
+    let frame_addr = f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.st.push(&mut f.t, &[0x1004, 0xFFFF_FFF9]);
+    let ra = f.ra("ra_systick");
+    f.st.push(&mut f.t, &[0x1003, ra]);
+    f.live(f.a("isr_work_body"), ra, 15);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["isr_work", "systick_handler", "<exception>"], &THREAD_TAIL]));
+    assert_eq!(bt.termination, Termination::ResetHandler { function: "Reset_Handler".into() });
+    let e = bt.exceptions().next().unwrap();
+    assert_eq!(e.exception.0, 15);
+    assert_eq!(e.exc_return, Some(0xFFFF_FFF9));
+    assert_eq!(e.stack, "MSP");
+    assert!(!e.recovered);
+    let sf = e.frame.unwrap();
+    assert_eq!(sf.address, frame_addr);
+    assert_eq!(sf.interrupted_sp, thread_sp);
+    assert!(!sf.padded && !sf.extended);
+    assert_eq!(e.interrupted.unwrap().0, 0);
+    let leaf = frame(&bt, "leaf");
+    assert_eq!(leaf.method, UnwindMethod::ExceptionFrame);
+    assert_eq!(leaf.pc, f.a("leaf_body"));
+    let r = leaf.registers.as_ref().unwrap();
+    assert_eq!((r.get(0), r.get(3), r.get(12)), (Some(0xA0), Some(0xA3), Some(0xAC)));
+    assert_eq!(r.get(4), Some(0x1004), "r4 restored from the handler's push");
+    assert_eq!(r.sp(), Some(thread_sp));
+    assert_eq!(r.xpsr(), Some(0x0100_0000));
+}
+
+#[test]
+fn alignment_padding_is_skipped() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.st.push(&mut f.t, &[0xDEAD]); // thread SP now 4 mod 8
+    let thread_sp = f.st.sp;
+    assert_eq!(thread_sp % 8, 4);
+    // leaf "pushed" one word: describe it as an interrupted leaf whose SP is lower.
+    f.stack_exception(f.a("leaf"), lr, 0x0100_0000, None);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF9, 5);
+    let bt = f.unwind();
+    let e = bt.exceptions().next().unwrap();
+    let sf = e.frame.unwrap();
+    assert!(sf.padded);
+    assert_eq!(sf.interrupted_sp, thread_sp, "frame + 0x20 + 4 bytes of pad");
+    assert_eq!(frame(&bt, "leaf").sp, Some(thread_sp));
+}
+
+#[test]
+fn stop_at_the_handler_entry_with_lr_still_exc_return() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.live(f.a("systick_handler"), 0xFFFF_FFF9, 15);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["systick_handler", "<exception>"], &THREAD_TAIL]));
+}
+
+fn fp_values(base: u32) -> [u32; 16] {
+    std::array::from_fn(|i| base + i as u32)
+}
+
+#[test]
+fn extended_frame_gives_the_interrupted_fp_registers() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    let thread_sp = f.st.sp;
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, Some((fp_values(0x5000), 0x0300_0000)));
+    f.live(f.a("systick_handler"), 0xFFFF_FFE9, 15);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["systick_handler", "<exception>"], &THREAD_TAIL]));
+    let sf = bt.exceptions().next().unwrap().frame.unwrap();
+    assert!(sf.extended);
+    assert_eq!(sf.size(), 0x68, "26 words");
+    assert_eq!(sf.interrupted_sp, thread_sp);
+    let r = frame(&bt, "leaf").registers.as_ref().unwrap();
+    assert_eq!(r.s(0), Some(0x5000));
+    assert_eq!(r.s(15), Some(0x500F));
+}
+
+#[test]
+fn lazy_fp_takes_the_values_from_the_live_registers() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    let frame_addr = f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, Some((fp_values(0xBAD0), 0)));
+    f.live(f.a("systick_handler"), 0xFFFF_FFE9, 15);
+    // LSPACT set, FPCAR at this frame's S0 slot: memory holds stale words.
+    f.t.write_u32(FPCCR, 0xC000_0001);
+    f.t.write_u32(FPCCR + 4, frame_addr + 0x20);
+    for i in 0..16 {
+        f.t.set(&format!("s{i}"), 0x7000 + i);
+    }
+    f.t.set("fpscr", 0x0400_0000);
+    let bt = f.unwind();
+    let sf = bt.exceptions().next().unwrap().frame.unwrap();
+    let fp = sf.fp.unwrap();
+    assert_eq!(fp.source, isrscope::model::frame::FpSource::Registers);
+    let r = frame(&bt, "leaf").registers.as_ref().unwrap();
+    assert_eq!(r.s(0), Some(0x7000));
+    assert_eq!(r.s(15), Some(0x700F));
+    assert_eq!(names(&bt), expect(&[&["systick_handler", "<exception>"], &THREAD_TAIL]));
+}
+
+#[test]
+fn thread_on_psp_is_read_from_the_process_stack() {
+    let Some(mut f) = fx() else { return };
+    // The task's stack lives elsewhere (PSP); the handler runs on MSP near the top.
+    let psp_top = 0x2001_D000;
+    let mut task = Stack::new(psp_top);
+    task.push(&mut f.t, &[0x44, 0x55, 0x66, 0xFFFF_FFFF]); // thread_main's frame: task entry, LR reset-like
+    let ra_main = f.ra("ra_main");
+    task.push(&mut f.t, &[0x77, ra_main]);
+    task.reserve(8);
+    let task_sp = task.sp;
+    let ra_mid = f.ra("ra_mid");
+    let leaf_body = f.a("leaf_body");
+    let frame_addr = task.push(&mut f.t, &[0xA0, 0xA1, 0xA2, 0xA3, 0xAC, ra_mid, leaf_body, 0x0100_0000]);
+    // Garbage that looks like a frame on the MSP, to catch a tool reading the wrong stack.
+    let nmi = f.a("nmi_handler");
+    f.st.push(&mut f.t, &[0, 0, 0, 0, 0, 0, nmi, 0x0100_0000]);
+    f.st.push(&mut f.t, &[0x1004, 0xFFFF_FFFD]);
+    f.live(f.a("systick_handler") + 2, 0xFFFF_FFFD, 15);
+    f.t.set("psp", frame_addr);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["systick_handler", "<exception>", "leaf", "mid", "thread_main"]);
+    let e = bt.exceptions().next().unwrap();
+    assert_eq!(e.stack, "PSP");
+    assert_eq!(e.frame.unwrap().address, frame_addr);
+    assert_eq!(frame(&bt, "leaf").sp, Some(task_sp));
+    assert_eq!(bt.termination, Termination::ResetLr);
+}
+
+#[test]
+fn nested_exceptions_and_a_fault_inside_an_isr_unwind_to_reset() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    // SysTick interrupts the thread in leaf.
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.st.push(&mut f.t, &[0x1004, 0xFFFF_FFF9]);
+    let ra_systick = f.ra("ra_systick");
+    f.st.push(&mut f.t, &[0x1003, ra_systick]);
+    // IRQ0 interrupts SysTick's isr_work (handler to handler: MSP, 0xFFFFFFF1).
+    f.stack_exception(f.a("isr_work_body"), ra_systick, 0x0100_000F, None);
+    f.st.push(&mut f.t, &[0x1004, 0xFFFF_FFF1]);
+    let ra_irq0 = f.ra("ra_irq0");
+    f.st.push(&mut f.t, &[0x1003, ra_irq0]);
+    // isr_work faults (BusFault, 5); stop at the fault handler's first instruction.
+    f.stack_exception(f.a("isr_work_body"), ra_irq0, 0x0100_0010, None);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF1, 5);
+    let bt = f.unwind();
+    assert_eq!(
+        names(&bt),
+        expect(&[
+            &["fault_handler", "<exception>", "isr_work", "irq0_handler", "<exception>"],
+            &["isr_work", "systick_handler", "<exception>"],
+            &THREAD_TAIL
+        ])
+    );
+    let ex: Vec<(u16, Option<u16>)> = bt.exceptions().map(|e| (e.exception.0, e.interrupted.map(|i| i.0))).collect();
+    assert_eq!(ex, vec![(5, Some(16)), (16, Some(15)), (15, Some(0))]);
+    assert_eq!(bt.termination, Termination::ResetHandler { function: "Reset_Handler".into() });
+    assert!(bt.warnings.is_empty(), "{:?}", bt.warnings);
+}
+
+#[test]
+fn v8m_additional_state_context_supplies_r4_to_r11() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    let thread_sp = f.st.sp;
+    let leaf_body = f.a("leaf_body");
+    f.st.push(&mut f.t, &[0xA0, 0xA1, 0xA2, 0xA3, 0xAC, lr, leaf_body, 0x0100_0000]);
+    let frame_addr = f.st.push(&mut f.t, &[0xFEFA_125B, 0, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xA, 0xB]);
+    // Non-secure handler, frame on the secure main stack, DCRS = 0.
+    let exc_return = 0xFFFF_FFD8;
+    let handler_sp = 0x2001_C800;
+    f.live(f.a("systick_handler"), exc_return, 15);
+    f.t.set("sp", handler_sp);
+    f.t.set("msp", handler_sp);
+    f.t.set("msp_ns", handler_sp);
+    f.t.set("msp_s", frame_addr);
+    let bt = f.unwind_with(Profile::V8MMainline);
+    assert_eq!(names(&bt), expect(&[&["systick_handler", "<exception>"], &THREAD_TAIL]));
+    let e = bt.exceptions().next().unwrap();
+    assert_eq!(e.stack, "MSP_S");
+    let sf = e.frame.unwrap();
+    assert!(sf.state_context.unwrap().signature_valid);
+    assert_eq!(sf.interrupted_sp, thread_sp);
+    let r = frame(&bt, "leaf").registers.as_ref().unwrap();
+    assert_eq!((r.get(4), r.get(11)), (Some(0x4), Some(0xB)));
+}
+
+#[test]
+fn cortex_m_rt_hardfault_that_overwrote_lr_is_recovered() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    let frame_addr = f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    // HardFault (reached by `b` from the trampoline) reserves 8 bytes, never saves LR,
+    // and calls hf_helper: LR now points into HardFault.
+    f.st.reserve(8);
+    let ra = f.ra("ra_hardfault");
+    f.st.push(&mut f.t, &[0x1007, ra]);
+    f.live(f.a("hf_helper_body"), ra, 3);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["hf_helper", "HardFault", "<exception>"], &THREAD_TAIL]));
+    let e = bt.exceptions().next().unwrap();
+    assert!(e.recovered);
+    assert_eq!(e.exc_return, None);
+    assert_eq!(e.frame.unwrap().address, frame_addr);
+    assert!(bt.warnings.iter().any(|w| w.contains("recovered")), "{:?}", bt.warnings);
+}
+
+#[test]
+fn stop_at_the_cortex_m_rt_trampoline_entry() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.live(f.a("HardFaultTrampoline"), 0xFFFF_FFF9, 3);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["HardFaultTrampoline", "<exception>"], &THREAD_TAIL]));
+}
+
+#[test]
+fn a_return_address_loop_is_detected() {
+    let Some(mut f) = fx() else { return };
+    f.st.reserve(64);
+    let pc = f.a("leaf_body");
+    f.live(pc, pc | 1, 0);
+    let bt = f.unwind();
+    assert!(matches!(bt.termination, Termination::Loop { .. }), "{:?}", bt.termination);
+    assert_eq!(names(&bt), vec!["leaf"]);
+}
+
+#[test]
+fn sp_in_unmapped_memory_ends_with_unreadable_memory_and_an_overflow_report() {
+    let Some(mut f) = fx() else { return };
+    f.st = Stack::new(0x1000_0000);
+    f.live(f.a("ra_mid"), 0, 0);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["mid"]);
+    assert!(matches!(bt.termination, Termination::UnreadableMemory { .. }), "{:?}", bt.termination);
+    let so = bt.stack_overflow.as_ref().expect("SP outside RAM is reported");
+    assert_eq!(so.sp, 0x1000_0000);
+}
+
+#[test]
+fn a_garbage_return_address_stops_with_the_reason() {
+    let Some(mut f) = fx() else { return };
+    f.st.push(&mut f.t, &[0x77, 0x1234_5679]);
+    f.st.reserve(8);
+    f.live(f.a("leaf_body"), f.ra("ra_mid"), 0);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["leaf", "mid"]);
+    assert!(
+        matches!(bt.termination, Termination::InvalidReturnAddress { address: 0x1234_5679, .. }),
+        "{:?}",
+        bt.termination
+    );
+}
+
+#[test]
+fn a_call_through_a_bad_pointer_continues_from_lr_marked_heuristic() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(0x3000_0000, lr, 0x0100_0000, None);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF9, 3);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["fault_handler", "<exception>", "??", "mid", "thread_main", "Reset_Handler"]);
+    assert!(matches!(frame(&bt, "mid").method, UnwindMethod::Heuristic(_)));
+    assert!(bt.warnings.iter().any(|w| w.contains("bad pointer")), "{:?}", bt.warnings);
+}
+
+#[test]
+fn a_function_without_cfi_is_unwound_by_prologue_analysis() {
+    let Some(mut f) = fx() else { return };
+    let ra_reset = (f.a("Reset_Handler") + 4) | 1;
+    f.st.push(&mut f.t, &[0x44, 0x55, 0x66, ra_reset]);
+    let ra_main2 = f.ra("ra_main2");
+    f.st.push(&mut f.t, &[0x4444, ra_main2]);
+    f.st.reserve(8);
+    f.live(f.a("leaf_body"), f.ra("ra_nocfi"), 0);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["leaf", "nocfi", "thread_main", "Reset_Handler"]);
+    match &frame(&bt, "thread_main").method {
+        UnwindMethod::Heuristic(how) => assert!(how.contains("prologue analysis of nocfi"), "{how}"),
+        m => panic!("thread_main found by {m:?}"),
+    }
+    assert_eq!(frame(&bt, "thread_main").registers.as_ref().unwrap().get(4), Some(0x4444));
+    assert!(bt.warnings.iter().any(|w| w.contains("no CFI")), "{:?}", bt.warnings);
+}
+
+#[test]
+fn an_image_without_cfi_unwinds_by_heuristics_through_an_exception() {
+    let Some(mut f) = fx_from(asm_fixture_nodebug()) else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.st.push(&mut f.t, &[0x1004, 0xFFFF_FFF9]);
+    let ra = f.ra("ra_systick");
+    f.st.push(&mut f.t, &[0x1003, ra]);
+    f.live(f.a("isr_work_body"), ra, 15);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["isr_work", "systick_handler", "<exception>"], &THREAD_TAIL]));
+    assert!(bt.warnings.iter().any(|w| w.contains("no CFI")));
+    assert!(bt.function_frames().skip(1).filter(|f| f.method != UnwindMethod::ExceptionFrame).all(|f| matches!(f.method, UnwindMethod::Heuristic(_))));
+}
+
+#[test]
+fn stack_overflow_reports_region_amount_and_recursion() {
+    let Some(mut f) = fx() else { return };
+    // recurse frames fill the whole stack region: [16 bytes locals, r4, lr].
+    let ra = f.ra("ra_recurse");
+    while f.st.sp - BOTTOM >= 24 {
+        f.st.push(&mut f.t, &[ra]);
+        f.st.push(&mut f.t, &[0x44]);
+        f.st.reserve(16);
+    }
+    // The next push fell below the region (unmapped): STKERR, frame lost.
+    f.st = Stack::new(BOTTOM - 0x20);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF9, 3);
+    f.t.write_u32(SCB + 0x28, 1 << 12);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["fault_handler", "<exception>"]);
+    assert!(matches!(bt.termination, Termination::UnreadableMemory { .. }));
+    let so = bt.stack_overflow.as_ref().unwrap();
+    assert_eq!(so.overflow_bytes, 0x20);
+    assert!(so.stacking_error);
+    assert_eq!((so.region_bottom, so.region_top), (Some(BOTTOM), Some(TOP)));
+    let rec = so.recursion.as_ref().unwrap();
+    assert_eq!(rec.function, "recurse");
+    assert!(rec.count >= 600, "{}", rec.count);
+    assert!(rec.heuristic);
+    assert!(so.explanation.contains("32 bytes below"), "{}", so.explanation);
+}
+
+#[test]
+fn depth_limit_ends_a_deep_recursion() {
+    let Some(mut f) = fx() else { return };
+    let ra = f.ra("ra_recurse");
+    for _ in 0..40 {
+        f.st.push(&mut f.t, &[0x44, ra]);
+        f.st.reserve(16);
+    }
+    f.live(f.a("ra_recurse"), ra, 0);
+    let opts = UnwindOptions { profile: Some(Profile::V7M), max_depth: 10, ..Default::default() };
+    let bt = unwind(&f.image, &mut f.t, &opts).unwrap();
+    assert_eq!(bt.termination, Termination::DepthLimit { limit: 10 });
+    assert_eq!(bt.frames.len(), 10);
+}
+
+#[test]
+fn memory_is_read_in_blocks_not_words() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.st.push(&mut f.t, &[0x1004, 0xFFFF_FFF9]);
+    let ra = f.ra("ra_systick");
+    f.st.push(&mut f.t, &[0x1003, ra]);
+    f.live(f.a("isr_work_body"), ra, 15);
+    f.t.reads = 0;
+    let bt = f.unwind();
+    assert_eq!(bt.function_frames().count(), 6);
+    assert!(f.t.reads <= 4, "{} target reads", f.t.reads);
+}
+
+#[test]
+fn the_profile_comes_from_cpuid_when_not_given() {
+    let Some(mut f) = fx() else { return };
+    f.t.write_u32(SCB, 0x410F_C241); // Cortex-M4 r0p1
+    let lr = f.thread_to_leaf();
+    f.live(f.a("leaf_body"), lr, 0);
+    let bt = unwind(&f.image, &mut f.t, &UnwindOptions::default()).unwrap();
+    assert!(bt.warnings.is_empty(), "{:?}", bt.warnings);
+    assert_eq!(bt.function_frames().count(), 4);
+}
+
+#[test]
+fn the_backtrace_serializes_to_json() {
+    let Some(mut f) = fx() else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.live(f.a("systick_handler"), 0xFFFF_FFF9, 15);
+    let bt = f.unwind();
+    let v = serde_json::to_value(&bt).unwrap();
+    assert_eq!(v["frames"][0]["kind"], "frame");
+    assert_eq!(v["frames"][1]["kind"], "exception");
+    assert_eq!(v["frames"][1]["exception"]["name"], "SysTick");
+    assert_eq!(v["frames"][2]["method"]["method"], "exception-frame");
+    assert_eq!(v["termination"]["kind"], "reset-handler");
+    assert!(v["frames"][2]["registers"]["known"]["r0"].is_number());
+}
