@@ -16,8 +16,8 @@ qpid=$!
 for _ in $(seq 50); do [ -S "$dir/gdb.sock" ] && break; sleep 0.1; done
 timeout 60 gdb-multiarch -batch -nx "$elf" \
   -ex "target remote $dir/gdb.sock" \
-  -ex "break *$stop" -ex continue \
+  -ex "break *$stop" -ex continue -ex 'set language c' \
   -ex 'printf "CFSR=0x%08x HFSR=0x%08x MMFAR=0x%08x BFAR=0x%08x SHCSR=0x%08x\n", *(unsigned*)0xE000ED28, *(unsigned*)0xE000ED2C, *(unsigned*)0xE000ED34, *(unsigned*)0xE000ED38, *(unsigned*)0xE000ED24' \
   -ex 'info registers pc sp lr xpsr msp psp control' \
-  -ex bt ${GDB_EXTRA:+-ex "$GDB_EXTRA"} -ex kill 2>&1 || true
+  -ex 'set language auto' -ex bt ${GDB_EXTRA:+-ex "$GDB_EXTRA"} -ex kill 2>&1 || true
 if [ -s "$dir/qemu.err" ]; then echo "--- qemu stderr:"; cat "$dir/qemu.err"; fi

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # isrscope's main job on the embedded default target: installs what is missing, builds
-# the lab and isrscope, then shows a faulting sample (a BusFault inside an interrupt
-# handler that preempted thread code) under QEMU.
-# Usage: scripts/demo.sh [SAMPLE]   (a name from firmware-samples/build/c, default isr-fault)
+# the lab and isrscope, then starts a faulting sample in QEMU (netduinoplus2, the
+# STM32F407's core and memory map) and shows isrscope's report on it: by default a
+# BusFault inside an interrupt handler that preempted thread code.
+# Usage: scripts/demo.sh [SAMPLE [MACHINE]]   e.g. scripts/demo.sh psp-fp
+#        (SAMPLE: an ELF name in firmware-samples/build/c or a path to an ELF)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sample=${1:-isr-fault}
+machine=${2:-netduinoplus2}
 scripts/setup.sh >/dev/null
 firmware-samples/build.sh >/dev/null
 cargo build --locked --release --bins --quiet
-exec firmware-samples/run-gdb.sh "firmware-samples/build/c/$sample.elf" BusFault_Handler
+elf=$sample
+[ -f "$elf" ] || elf="firmware-samples/build/c/$sample.elf"
+set +e
+target/release/isrscope inspect --qemu "$machine" --elf "$elf"
+code=$?
+echo
+echo "(isrscope exit code $code: 0 no fault, 10 HardFault, 11 MemManage, 12 BusFault, 13 UsageFault, 14 SecureFault, 15 lockup)"
+exit 0

@@ -369,3 +369,20 @@ fn causes_serialize_with_name_and_register() {
     assert_eq!(json["class"], "HardFault");
     assert_eq!(json["primary"], "BusFault");
 }
+
+#[test]
+fn qemu_stack_overflow_below_ram_is_called_a_stack_overflow() {
+    // c-stack-overflow at BusFault_Handler: SP 0x1fffffb8, RAM 0x20000000..0x20020000.
+    let r = FaultRegisters { cfsr: 0x0000_9200, bfar: 0x1fff_ffd8, ..Default::default() };
+    let ctx = FaultContext { sp: Some(0x1fff_ffb8), stack_bounds: Some((0x2000_0000, 0x2002_0000)), ..Default::default() };
+    let a = FaultAnalysis::analyze(&r, &ctx);
+    assert_eq!(a.notes, [FaultNote::StackOverflow { sp: 0x1fff_ffb8, bottom: 0x2000_0000 }]);
+    assert!(a.notes[0].to_string().starts_with("stack overflow"));
+    // SP well inside RAM: the stacking error has another cause.
+    let ctx = FaultContext { sp: Some(0x2001_0000), ..ctx };
+    assert!(FaultAnalysis::analyze(&r, &ctx).notes.is_empty());
+    // No stacking error: no overflow claim.
+    let ctx = FaultContext { sp: Some(0x1fff_ffb8), ..ctx };
+    let r = FaultRegisters { cfsr: 0x0000_8200, ..Default::default() };
+    assert!(FaultAnalysis::analyze(&r, &ctx).notes.is_empty());
+}

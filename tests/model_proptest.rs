@@ -4,13 +4,18 @@ use isrscope::model::arch::{CpuId, FpAccess, Fpu, Profile};
 use isrscope::model::exc_return::{ExcReturn, ExcReturnKind, looks_like_exc_return};
 use isrscope::model::exception::ExceptionNumber;
 use isrscope::model::fault::{FaultAnalysis, FaultContext, FaultRegisters};
-use isrscope::model::frame::{FpRegisters, LazyFpState, StackedFrame, bytes_to_read};
+use isrscope::model::frame::{FpRegisters, LazyFpState, StackedFrame, bytes_to_read, bytes_to_read_with_fpccr};
 use isrscope::model::interrupts::{InterruptInput, analyze};
 use isrscope::model::nvic::{Aircr, Icsr, Masks, NvicTables, PriorityGrouping};
 use isrscope::model::regs::ScbBlock;
 use isrscope::model::svc::svc_number;
 use isrscope::model::v6m::{self, CoreRegisters, MemoryRegion, RegionKind, V6mInput};
 use proptest::prelude::*;
+
+/// Arbitrary words, half of them with the 0xFFFFFFxx shape of real EXC_RETURN values.
+fn exc_return_word() -> impl Strategy<Value = u32> {
+    prop_oneof![any::<u32>(), (0u32..256).prop_map(|b| 0xFFFF_FF00 | b)]
+}
 
 fn profile() -> impl Strategy<Value = Profile> {
     prop_oneof![Just(Profile::V6M), Just(Profile::V7M), Just(Profile::V8MBaseline), Just(Profile::V8MMainline)]
@@ -33,7 +38,7 @@ proptest! {
     }
 
     #[test]
-    fn exc_return_decodes_any_value_consistently(v: u32, p in profile()) {
+    fn exc_return_decodes_any_value_consistently(v in exc_return_word(), p in profile()) {
         let kind = ExcReturn::decode(v, p);
         let _ = kind.to_string();
         if let ExcReturnKind::Exception(e) = kind {
@@ -56,19 +61,21 @@ proptest! {
     #[test]
     fn frames_from_any_bytes(
         address: u32,
-        er: u32,
+        er in exc_return_word(),
         p in profile(),
         bytes in proptest::collection::vec(any::<u8>(), 0..0x100),
         fpccr: u32,
         fpcar: u32,
         live: bool,
     ) {
-        let ExcReturnKind::Exception(e) = ExcReturn::decode(er | 0xFF00_0000, p) else { return Ok(()) };
+        let ExcReturnKind::Exception(e) = ExcReturn::decode(er, p) else { return Ok(()) };
         let lazy = LazyFpState { fpccr, fpcar, live: live.then_some(FpRegisters { s: [1; 16], fpscr: 2 }) };
         if let Ok(f) = StackedFrame::decode(address, &bytes, &e, Some(&lazy)) {
-            prop_assert!(bytes.len() as u32 >= bytes_to_read(&e));
+            let needed = bytes_to_read_with_fpccr(&e, fpccr);
+            prop_assert!(needed >= bytes_to_read(&e));
+            prop_assert!(bytes.len() as u32 >= needed);
             let pad = if f.padded { 4 } else { 0 };
-            prop_assert_eq!(f.size(), bytes_to_read(&e) + pad);
+            prop_assert_eq!(f.size(), needed + pad);
             let _ = f.to_string();
             let _ = serde_json::to_string(&f).unwrap();
         }
@@ -90,13 +97,14 @@ proptest! {
         sfsr: Option<u32>, sfar: Option<u32>, abfsr: Option<u32>,
         shcsr: Option<u32>, shpr: Option<[u32; 3]>, primask: Option<bool>, faultmask: Option<bool>,
         basepri: Option<u8>, active: Option<u16>, interrupted: Option<u16>, ip: Option<u8>, dhcsr: Option<u32>,
+        sp: Option<u32>, stack_bounds: Option<(u32, u32)>,
         p in proptest::option::of(profile()),
     ) {
         let regs = FaultRegisters { cfsr, hfsr, dfsr, mmfar, bfar, afsr: 0, sfsr, sfar, abfsr };
         let ctx = FaultContext {
             profile: p, shcsr, shpr, primask, faultmask, basepri,
             active: active.map(ExceptionNumber), interrupted: interrupted.map(ExceptionNumber),
-            interrupted_priority: ip, dhcsr,
+            interrupted_priority: ip, dhcsr, sp, stack_bounds,
         };
         let a = FaultAnalysis::analyze(&regs, &ctx);
         let known = regs.causes().len() + regs.unknown_bits().len();

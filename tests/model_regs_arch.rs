@@ -166,3 +166,53 @@ fn fpu_access_from_cpacr() {
     assert_eq!(FpAccess::from_cpacr(0x0030_0000), FpAccess::Inconsistent);
     assert!(FpAccess::Full.is_enabled() && !FpAccess::Denied.is_enabled());
 }
+
+mod control_registers {
+    use isrscope::model::control::{Ccr, Demcr, Dhcsr, Fpccr, MpuCtrl, Scr, mpu_regions};
+
+    fn positions<I: Iterator<Item = u32>>(flags: I) -> Vec<u32> {
+        flags.map(|b| b.trailing_zeros()).collect()
+    }
+
+    #[test]
+    fn every_bit_position() {
+        assert_eq!(positions(Ccr::all().iter().map(|f| f.bits())), [0, 1, 3, 4, 8, 9, 10, 16, 17, 18]);
+        assert_eq!(positions(Scr::all().iter().map(|f| f.bits())), [1, 2, 3, 4]);
+        assert_eq!(
+            positions(Fpccr::all().iter().map(|f| f.bits())),
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 26, 27, 28, 29, 30, 31]
+        );
+        assert_eq!(positions(Dhcsr::all().iter().map(|f| f.bits())), [0, 1, 2, 3, 5, 16, 17, 18, 19, 24, 25]);
+        assert_eq!(
+            positions(Demcr::all().iter().map(|f| f.bits())),
+            [0, 4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 18, 19, 24]
+        );
+        assert_eq!(positions(MpuCtrl::all().iter().map(|f| f.bits())), [0, 1, 2]);
+    }
+
+    #[test]
+    fn qemu_values() {
+        // netduinoplus2: CCR 0x200 (STKALIGN); with UNALIGN_TRP set by c-unaligned 0x208.
+        assert_eq!(Ccr::from_bits_retain(0x208), Ccr::STKALIGN | Ccr::UNALIGN_TRP);
+        // c-psp-fp at BusFault_Handler: FPCCR 0xC0000059.
+        let f = Fpccr::from_bits_retain(0xC000_0059);
+        assert!(f.contains(Fpccr::ASPEN | Fpccr::LSPEN | Fpccr::LSPACT | Fpccr::THREAD | Fpccr::HFRDY | Fpccr::BFRDY));
+        assert!(Dhcsr::from_bits_retain(0x0008_0000).contains(Dhcsr::S_LOCKUP));
+        assert_eq!(Demcr::FAULT_CATCHES.iter().count(), 7);
+        assert_eq!(mpu_regions(0x0000_0800), 8);
+        assert_eq!(mpu_regions(0), 0);
+    }
+}
+
+#[test]
+fn qemu_cpuids_and_mvfr0() {
+    // netduinoplus2, mps2-an385, mps2-an500, mps2-an505, microbit.
+    assert_eq!(CpuId::decode(0x410f_c240).core, Core::M4);
+    assert_eq!(CpuId::decode(0x410f_c231).core, Core::M3);
+    let m7 = CpuId::decode(0x411f_c272);
+    assert_eq!((m7.core, m7.variant, m7.revision), (Core::M7, 1, 2));
+    assert_eq!(Fpu::from_mvfr0(0x1011_0221), Fpu::DoublePrecision);
+    assert_eq!(CpuId::decode(0x410f_d213).profile, Some(Profile::V8MMainline));
+    assert_eq!(CpuId::decode(0x410c_c200).profile, Some(Profile::V6M));
+    assert_eq!(Fpu::from_mvfr0(0), Fpu::None);
+}

@@ -72,6 +72,7 @@ fn lockup_abort_is_reported_with_qemus_own_message() {
     let err = t.wait_for_stop(Duration::from_secs(20)).expect_err("QEMU aborts on lockup");
     assert!(started.elapsed() < Duration::from_secs(10), "reported promptly, not at the timeout");
     let text = err.to_string();
+    println!("as a user sees it: {text}");
     assert!(matches!(err, TargetError::Disconnected { .. }), "{err:?}");
     assert!(text.contains("Lockup") && text.contains("QEMU exited"), "QEMU's own message expected: {text}");
     assert!(text.contains("waiting for the core to stop"), "says what was being done: {text}");
@@ -125,7 +126,7 @@ fn qemu_dies_when_isrscope_is_killed() {
     let pid: u32 = std::io::BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("QEMU-PID ").and_then(|p| p.trim().parse().ok()))
+        .find_map(|l| l.split("QEMU-PID ").nth(1).and_then(|p| p.trim().parse().ok()))
         .expect("the helper prints QEMU's pid");
     assert!(alive(pid));
     child.kill().unwrap(); // SIGKILL: no destructor runs

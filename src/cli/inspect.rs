@@ -10,7 +10,7 @@ use crate::debuginfo::Image;
 use crate::model::exception::ExceptionNumber;
 use crate::report::{self, CollectOptions, Report};
 use crate::target::catch::{self, CatchOptions, FaultCatch};
-use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
+use crate::target::{BreakpointKind, CoreState, StopReason, Target, reg};
 
 use super::connect::{Connection, connect};
 use super::{ElfArg, Format, TargetArgs, use_color};
@@ -36,6 +36,10 @@ pub struct InspectArgs {
     /// Also stop when this function (or address) is reached, e.g. an ISR to look inside.
     #[arg(long, value_name = "SYMBOL|ADDR")]
     pub break_at: Vec<String>,
+    /// Do not catch faults: stop only at --break-at (e.g. inside a HardFault handler
+    /// that the firmware itself enters).
+    #[arg(long, requires = "break_at")]
+    pub no_catch: bool,
 }
 
 /// Runs the command; returns the exit code of the report's outcome.
@@ -85,10 +89,13 @@ fn inspect(
     // A QEMU we started is halted at reset: there is nothing to report before it runs.
     if !in_fault && !args.no_wait {
         let elf_vectors = image.and_then(|i| i.vector_table()).map(|t| t.words.as_slice());
-        let mut armed = catch::arm(target, &CatchOptions { elf_vectors, ..CatchOptions::default() })
-            .context("arming fault catching")?;
-        let waited = wait_for_fault(target, &armed, breaks, timeout);
-        let disarmed = disarm(target, &mut armed, breaks);
+        let mut armed = if args.no_catch {
+            None
+        } else {
+            Some(catch::arm(target, &CatchOptions { elf_vectors, ..CatchOptions::default() }).context("arming fault catching")?)
+        };
+        let waited = wait_for_fault(target, breaks, timeout);
+        let disarmed = disarm(target, armed.as_mut(), breaks);
         match waited? {
             Some(reason) => stop = Some(reason),
             None => {
@@ -104,7 +111,7 @@ fn inspect(
 
 /// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
 /// timeout halts the core again and returns `None`.
-fn wait_for_fault(target: &mut dyn Target, _armed: &FaultCatch, breaks: &[u32], timeout: Duration) -> Result<Option<StopReason>> {
+fn wait_for_fault(target: &mut dyn Target, breaks: &[u32], timeout: Duration) -> Result<Option<StopReason>> {
     for &b in breaks {
         target.set_breakpoint(b, BreakpointKind::Software).with_context(|| format!("setting a breakpoint at {b:#010x}"))?;
     }
@@ -115,16 +122,17 @@ fn wait_for_fault(target: &mut dyn Target, _armed: &FaultCatch, breaks: &[u32], 
             target.halt(Duration::from_secs(5)).context("halting the core after the timeout")?;
             Ok(None)
         }
-        Err(e @ TargetError::Disconnected { .. }) => Err(e).context("waiting for a fault"),
         Err(e) => Err(e).context("waiting for a fault"),
     }
 }
 
-fn disarm(target: &mut dyn Target, armed: &mut FaultCatch, breaks: &[u32]) -> Result<()> {
+fn disarm(target: &mut dyn Target, armed: Option<&mut FaultCatch>, breaks: &[u32]) -> Result<()> {
     for &b in breaks {
         target.clear_breakpoint(b).with_context(|| format!("clearing the breakpoint at {b:#010x}"))?;
     }
-    armed.disarm(target).context("removing the fault-catching breakpoints")?;
+    if let Some(armed) = armed {
+        armed.disarm(target).context("removing the fault-catching breakpoints")?;
+    }
     Ok(())
 }
 

@@ -97,6 +97,8 @@ pub struct Image {
     pub(crate) debug_sections: HashMap<String, SharedBytes>,
     pub(crate) dwarf: OnceCell<Option<addr2line::Context<Reader>>>,
     pub(crate) has_debug_info: bool,
+    /// Scoped subprogram names per unit (by .debug_info offset), built on first use.
+    pub(crate) scoped_names: std::cell::RefCell<HashMap<usize, HashMap<usize, String>>>,
 }
 
 impl std::fmt::Debug for Image {
@@ -196,6 +198,7 @@ impl Image {
             debug_sections,
             dwarf: OnceCell::new(),
             has_debug_info,
+            scoped_names: Default::default(),
         };
         image.regions = layout::memory_regions(&image);
         image.stack = layout::stack_region(&image);

@@ -5,6 +5,7 @@
 //! Without DWARF for an address, the symbol table names the function.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -54,6 +55,78 @@ impl Symbolized {
     }
 }
 
+fn is_scoped_language(lang: gimli::DwLang) -> bool {
+    matches!(
+        lang,
+        gimli::DW_LANG_Rust
+            | gimli::DW_LANG_C_plus_plus
+            | gimli::DW_LANG_C_plus_plus_03
+            | gimli::DW_LANG_C_plus_plus_11
+            | gimli::DW_LANG_C_plus_plus_14
+            | gimli::DW_LANG_C_plus_plus_17
+            | gimli::DW_LANG_C_plus_plus_20
+    )
+}
+
+/// One pass over a unit: every named subprogram's scoped name, by DIE offset.
+fn scoped_names(unit: gimli::UnitRef<'_, Reader>) -> HashMap<usize, String> {
+    let mut out = HashMap::new();
+    let mut cursor = unit.entries();
+    let mut scopes: Vec<(isize, String)> = Vec::new();
+    let mut links = Vec::new();
+    while let Ok(Some(e)) = cursor.next_dfs() {
+        let depth = e.depth();
+        while scopes.last().is_some_and(|(d, _)| *d >= depth) {
+            scopes.pop();
+        }
+        let tag = e.tag();
+        if matches!(tag, gimli::DW_TAG_subprogram | gimli::DW_TAG_inlined_subroutine)
+            && e.attr_value(gimli::DW_AT_name).is_none()
+        {
+            // Concrete instances name themselves through their origin or declaration.
+            let origin = e.attr_value(gimli::DW_AT_abstract_origin).or_else(|| e.attr_value(gimli::DW_AT_specification));
+            if let Some(gimli::AttributeValue::UnitRef(o)) = origin {
+                links.push((e.offset().0, o.0));
+            }
+            continue;
+        }
+        let scope = matches!(
+            tag,
+            gimli::DW_TAG_namespace
+                | gimli::DW_TAG_structure_type
+                | gimli::DW_TAG_class_type
+                | gimli::DW_TAG_union_type
+                | gimli::DW_TAG_enumeration_type
+        );
+        if !scope && tag != gimli::DW_TAG_subprogram {
+            continue;
+        }
+        let Some(name) = e
+            .attr_value(gimli::DW_AT_name)
+            .and_then(|v| unit.attr_string(v).ok())
+            .and_then(|r| gimli::Reader::to_string_lossy(&r).ok().map(|c| c.into_owned()))
+        else {
+            continue;
+        };
+        if scope {
+            scopes.push((depth, name));
+        } else {
+            let mut q: Vec<&str> = scopes.iter().map(|(_, n)| n.as_str()).collect();
+            q.push(&name);
+            out.insert(e.offset().0, q.join("::"));
+        }
+    }
+    // Origins can be declarations that are themselves specifications: resolve twice.
+    for _ in 0..2 {
+        for (from, to) in &links {
+            if let Some(n) = out.get(to).cloned() {
+                out.entry(*from).or_insert(n);
+            }
+        }
+    }
+    out
+}
+
 /// Demangles a Rust (legacy or v0) or C++ name; other names are returned unchanged.
 /// Rust hashes (`::h0123...`) are dropped.
 pub fn demangle(name: &str) -> String {
@@ -81,7 +154,9 @@ impl Image {
         let mut frames = Vec::new();
         let Some(ctx) = self.dwarf() else { return frames };
         let Ok(mut iter) = ctx.find_frames(u64::from(address)).skip_all_loads() else { return frames };
+        let mut dies = Vec::new();
         while let Ok(Some(f)) = iter.next() {
+            dies.push(f.dw_die_offset.zip(f.function.as_ref().and_then(|n| n.language)));
             let (function, raw_name) = match &f.function {
                 Some(n) => {
                     let raw = n.raw_name().map(|r| r.into_owned()).ok();
@@ -97,7 +172,33 @@ impl Image {
             };
             frames.push(SourceFrame { function, raw_name, file, line, column, inlined: true });
         }
+        // gdb names Rust and C++ functions by their DIE's scopes (crate::module::fn,
+        // generics as in DW_AT_name), which also covers `#[no_mangle]`/`export_name`
+        // functions whose linkage name is bare: do the same so both tools agree.
+        for (frame, die) in frames.iter_mut().zip(dies) {
+            let Some((die, _)) = die.filter(|(_, l)| is_scoped_language(*l)) else { continue };
+            if let Some(q) = self.scoped_name(ctx, address, die) {
+                if frame.raw_name.is_none() {
+                    frame.raw_name = frame.function.clone().filter(|f| *f != q);
+                }
+                frame.function = Some(q);
+            }
+        }
         frames
+    }
+
+    /// `scope::scope::name` of the subprogram DIE `die` in the unit holding `address`.
+    fn scoped_name(
+        &self,
+        ctx: &addr2line::Context<Reader>,
+        address: u32,
+        die: gimli::UnitOffset<usize>,
+    ) -> Option<String> {
+        let unit = ctx.find_dwarf_and_unit(u64::from(address)).skip_all_loads()?;
+        let key = unit.unit.header.offset().0;
+        let mut cache = self.scoped_names.borrow_mut();
+        let names = cache.entry(key).or_insert_with(|| scoped_names(unit));
+        names.get(&die.0).cloned()
     }
 
     /// Symbolizes `address` (Thumb bit ignored). Never fails: what cannot be found is
@@ -109,16 +210,12 @@ impl Image {
         let mut frames = self.dwarf_frames(address);
         // gas records assembly functions' DW_AT_low_pc with the Thumb bit set, so their
         // first instruction falls into the previous function's range. At a symbol's
-        // start, if DWARF disagrees with the symbol table, look one byte further.
-        if let Some(s) = sym.filter(|s| s.address == address) {
-            let outer = frames.last().and_then(|f| f.function.as_deref());
-            if outer.is_some_and(|o| o != s.demangled && o != s.name) {
-                let next = self.dwarf_frames(address + 1);
-                if next.last().and_then(|f| f.function.as_deref()).is_some_and(|o| o == s.demangled || o == s.name) {
-                    frames = next;
-                } else {
-                    frames.clear();
-                }
+        // start, if the next byte belongs to another DWARF function, that one is right.
+        if sym.is_some_and(|s| s.address == address) {
+            let next = self.dwarf_frames(address + 1);
+            let name = |f: &[SourceFrame]| f.last().and_then(|f| f.function.clone());
+            if name(&next) != name(&frames) {
+                frames = next;
             }
         }
         let source = if frames.iter().any(|f| f.function.is_some()) {

@@ -226,7 +226,15 @@ pub struct FaultContext {
     /// Priority byte of `interrupted` when it is configurable (an IRQ or system handler).
     pub interrupted_priority: Option<u8>,
     pub dhcsr: Option<u32>,
+    /// The SP the exception frame was pushed to (or tried to be).
+    pub sp: Option<u32>,
+    /// `[start, end)` of the RAM (or stack region) that SP belongs to.
+    pub stack_bounds: Option<(u32, u32)>,
 }
+
+/// How close to the bottom of its region an SP must be to call a stacking
+/// error a stack overflow: one extended frame plus some locals.
+pub const STACK_OVERFLOW_MARGIN: u32 = 0x100;
 
 /// Why a configurable fault ended up as a HardFault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -299,6 +307,8 @@ pub enum FaultNote {
     NoFaultStatusRegisters,
     /// DHCSR.S_LOCKUP: the core is locked up after a fault at priority -1 or above.
     LockedUp,
+    /// A stacking error (or STKOF) with SP below or near the bottom of its stack region.
+    StackOverflow { sp: u32, bottom: u32 },
 }
 
 impl fmt::Display for FaultNote {
@@ -313,6 +323,12 @@ impl fmt::Display for FaultNote {
                 "this profile has no fault status registers: the cause comes from the instruction at the stacked PC"
             }
             FaultNote::LockedUp => "the core is locked up (DHCSR.S_LOCKUP): a fault occurred in HardFault or NMI",
+            FaultNote::StackOverflow { sp, bottom } => {
+                return write!(
+                    f,
+                    "stack overflow: SP {sp:#010x} is at or below the bottom of its stack ({bottom:#010x}) while stacking failed"
+                );
+            }
         })
     }
 }
@@ -380,6 +396,12 @@ impl FaultAnalysis {
         }
         if cfsr.contains(Cfsr::IMPRECISERR) {
             notes.push(FaultNote::ImpreciseStackedPc);
+        }
+        let stacking = Cfsr::STKERR | Cfsr::MSTKERR | Cfsr::STKOF | Cfsr::LSPERR | Cfsr::MLSPERR;
+        if let (true, Some(sp), Some((bottom, _))) = (cfsr.intersects(stacking), ctx.sp, ctx.stack_bounds) {
+            if sp < bottom.saturating_add(STACK_OVERFLOW_MARGIN) {
+                notes.push(FaultNote::StackOverflow { sp, bottom });
+            }
         }
         FaultAnalysis {
             class,

@@ -5,6 +5,7 @@
 //!   integrity signature, reserved, R4-R11;
 //! - the basic frame (0x20 bytes): R0, R1, R2, R3, R12, LR, PC (return address), xPSR;
 //! - for an extended frame (FType = 0, 0x48 bytes more): S0-S15, FPSCR, reserved;
+//! - ARMv8-M, secure context with FPCCR_S.TS = 1 (0x40 bytes more): S16-S31;
 //! - 4 bytes of alignment padding when stacked xPSR bit 9 is set.
 //!
 //! Lazy FP stacking: while FPCCR.LSPACT = 1 and FPCAR points at this frame's S0
@@ -22,6 +23,8 @@ use super::regs::{fpu, word_le};
 pub const BASIC_FRAME_SIZE: u32 = 0x20;
 /// Bytes in the extended frame (basic + S0-S15 + FPSCR + reserved).
 pub const EXTENDED_FRAME_SIZE: u32 = 0x68;
+/// Bytes of S16-S31, stacked after the extended frame for a secure context with FPCCR_S.TS = 1.
+pub const FP_HIGH_SIZE: u32 = 0x40;
 /// Bytes of the ARMv8-M additional state context.
 pub const STATE_CONTEXT_SIZE: u32 = 0x28;
 /// Integrity signature of the additional state context (bit 0 clear in
@@ -33,11 +36,22 @@ pub const INTEGRITY_SIGNATURE: u32 = 0xFEFA_125B;
 pub struct FrameLayout {
     pub state_context: bool,
     pub extended: bool,
+    /// S16-S31 follow the extended frame (ARMv8-M, secure stack, FPCCR_S.TS = 1).
+    pub fp_high: bool,
 }
 
 impl FrameLayout {
+    /// The layout when FPCCR is not known (TS taken as 0).
     pub fn for_exc_return(exc_return: &ExcReturn) -> FrameLayout {
-        FrameLayout { state_context: exc_return.has_state_context(), extended: exc_return.extended_frame }
+        FrameLayout::new(exc_return, None)
+    }
+
+    /// The layout given the (secure) FPCCR, whose TS bit adds S16-S31 to secure FP frames.
+    pub fn new(exc_return: &ExcReturn, fpccr: Option<u32>) -> FrameLayout {
+        let extended = exc_return.extended_frame;
+        let secure = exc_return.security.is_some_and(|s| s.secure_stack);
+        let ts = fpccr.is_some_and(|f| f & fpu::FPCCR_TS != 0);
+        FrameLayout { state_context: exc_return.has_state_context(), extended, fp_high: extended && secure && ts }
     }
 
     /// Offset of stacked R0.
@@ -53,11 +67,13 @@ impl FrameLayout {
     /// Size without the alignment pad (which depends on the stacked xPSR).
     pub fn size(&self) -> u32 {
         let frame = if self.extended { EXTENDED_FRAME_SIZE } else { BASIC_FRAME_SIZE };
-        self.basic_offset() + frame
+        let high = if self.fp_high { FP_HIGH_SIZE } else { 0 };
+        self.basic_offset() + frame + high
     }
 }
 
-/// Frame size in bytes for this EXC_RETURN, without the alignment pad.
+/// Frame size in bytes for this EXC_RETURN, without the alignment pad (FPCCR.TS
+/// taken as 0; use [`FrameLayout::new`] on ARMv8-M secure FP frames).
 pub fn frame_size(exc_return: &ExcReturn) -> u32 {
     FrameLayout::for_exc_return(exc_return).size()
 }
@@ -66,6 +82,11 @@ pub fn frame_size(exc_return: &ExcReturn) -> u32 {
 /// decode the frame with [`StackedFrame::decode`]. The pad word need not be read.
 pub fn bytes_to_read(exc_return: &ExcReturn) -> u32 {
     frame_size(exc_return)
+}
+
+/// [`bytes_to_read`] when FPCCR is known (needed on ARMv8-M with the Security Extension).
+pub fn bytes_to_read_with_fpccr(exc_return: &ExcReturn, fpccr: u32) -> u32 {
+    FrameLayout::new(exc_return, Some(fpccr)).size()
 }
 
 /// The FPU state that decides whether lazily stacked FP slots are stale.
@@ -102,6 +123,10 @@ pub struct FpContext {
     pub source: FpSource,
     pub s: [u32; 16],
     pub fpscr: u32,
+    /// S16-S31 when the frame holds them (ARMv8-M secure, FPCCR_S.TS = 1) and the
+    /// values came from memory. Under pending lazy stacking they are still in the
+    /// FPU: read S16-S31 live.
+    pub s_high: Option<[u32; 16]>,
 }
 
 /// The ARMv8-M additional state context (EXC_RETURN.DCRS = 0).
@@ -149,20 +174,40 @@ impl StackedFrame {
         self.xpsr & (1 << 24) != 0
     }
 
+    /// R0-R15 of the interrupted context as far as the frame tells: R0-R3, R12,
+    /// LR, PC, SP (= `interrupted_sp`), and R4-R11 when the v8-M state context holds them.
+    pub fn interrupted_registers(&self) -> [Option<u32>; 16] {
+        let mut r = [None; 16];
+        for (i, v) in [self.r0, self.r1, self.r2, self.r3].into_iter().enumerate() {
+            r[i] = Some(v);
+        }
+        if let Some(sc) = &self.state_context {
+            for (i, v) in sc.r4_r11.into_iter().enumerate() {
+                r[4 + i] = Some(v);
+            }
+        }
+        r[12] = Some(self.r12);
+        r[13] = Some(self.interrupted_sp);
+        r[14] = Some(self.lr);
+        r[15] = Some(self.pc);
+        r
+    }
+
     /// Total bytes of the frame including the pad.
     pub fn size(&self) -> u32 {
         self.interrupted_sp.wrapping_sub(self.address)
     }
 
     /// Decodes the little-endian `bytes` read at `address` (at least
-    /// [`bytes_to_read`] bytes). `lazy_fp` is needed only for extended frames.
+    /// [`bytes_to_read`] bytes). `lazy_fp` is needed only for extended frames; its
+    /// FPCCR also decides, on ARMv8-M, whether S16-S31 are in the frame.
     pub fn decode(
         address: u32,
         bytes: &[u8],
         exc_return: &ExcReturn,
         lazy_fp: Option<&LazyFpState>,
     ) -> Result<StackedFrame, FrameError> {
-        let layout = FrameLayout::for_exc_return(exc_return);
+        let layout = FrameLayout::new(exc_return, lazy_fp.map(|l| l.fpccr));
         let size = layout.size();
         if address % 4 != 0 {
             return Err(FrameError::Misaligned { address });
@@ -192,10 +237,13 @@ impl StackedFrame {
                 source: FpSource::Stacked,
                 s: std::array::from_fn(|i| w(s0 + 4 * i as u32)),
                 fpscr: w(s0 + 0x40),
+                s_high: layout.fp_high.then(|| std::array::from_fn(|i| w(s0 + 0x48 + 4 * i as u32))),
             };
             match lazy_fp {
                 Some(lazy) if lazy_pending_for(lazy, address.wrapping_add(s0)) => match lazy.live {
-                    Some(live) => FpContext { source: FpSource::Registers, s: live.s, fpscr: live.fpscr },
+                    Some(live) => {
+                        FpContext { source: FpSource::Registers, s: live.s, fpscr: live.fpscr, s_high: None }
+                    }
                     None => FpContext { source: FpSource::StaleMemory, ..stacked },
                 },
                 _ => stacked,

@@ -53,20 +53,12 @@ impl CoreRegisters {
     /// R0-R3, R12, LR, PC from the frame; SP = the interrupted SP; R4-R11 from the
     /// live registers (unchanged on HardFault entry) when the caller has them.
     pub fn from_frame(frame: &StackedFrame, r4_r11: Option<[u32; 8]>) -> CoreRegisters {
-        let mut r = [None; 16];
-        r[0] = Some(frame.r0);
-        r[1] = Some(frame.r1);
-        r[2] = Some(frame.r2);
-        r[3] = Some(frame.r3);
+        let mut r = frame.interrupted_registers();
         if let Some(hi) = r4_r11 {
             for (i, v) in hi.into_iter().enumerate() {
                 r[4 + i] = Some(v);
             }
         }
-        r[12] = Some(frame.r12);
-        r[13] = Some(frame.interrupted_sp);
-        r[14] = Some(frame.lr);
-        r[15] = Some(frame.pc);
         CoreRegisters { r }
     }
 }

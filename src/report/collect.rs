@@ -82,6 +82,10 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
             interrupted,
             interrupted_priority: None,
             dhcsr: opts.locked_up.then_some(crate::model::regs::dcb::DHCSR_S_LOCKUP),
+            // At a handler's entry SP is where the hardware pushed (or tried to push) the frame.
+            sp: registers.get(reg::SP),
+            stack_bounds: image.and_then(stack_ram),
+            ..FaultContext::default()
         };
         let analysis = FaultAnalysis::analyze(&fault_regs, &ctx);
         let in_fault = active.is_fault() || analysis.class == FaultClass::Lockup;
@@ -122,6 +126,16 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
                 "imprecise BusFault: the stacked PC is after the store that failed; set ACTLR.DISDEFWBUF (bit 1) to make bus faults precise while debugging",
             ));
         }
+    }
+    if exception.is_some() && xpsr & (1 << 24) == 0 {
+        findings.push(Finding::new(
+            "vector-missing-thumb-bit",
+            Severity::Error,
+            format!(
+                "the {} handler was entered with EPSR.T = 0: its vector lacks the Thumb bit, so its first instruction raises INVSTATE (a UsageFault, escalating to HardFault); fix the vector table entry",
+                active
+            ),
+        ));
     }
     if opts.locked_up || fault.as_ref().is_some_and(|f| f.class == FaultClass::Lockup) {
         findings.push(Finding::new("lockup", Severity::Error, "the core is locked up: a fault happened inside HardFault or NMI"));
@@ -185,6 +199,13 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
     })
 }
 
+/// `[start, end)` of the RAM region that holds the main stack, from the ELF.
+fn stack_ram(image: &Image) -> Option<(u32, u32)> {
+    let top = image.stack_region()?.top;
+    let region = image.memory_regions().iter().find(|r| r.contains(top.wrapping_sub(1)))?;
+    Some((region.start, region.end))
+}
+
 fn fault_summary(regs: &FaultRegisters, analysis: &FaultAnalysis) -> FaultSummary {
     FaultSummary {
         cfsr: regs.cfsr,
@@ -216,7 +237,8 @@ fn exception_frame(e: &unwind::ExceptionEntry) -> Option<ExceptionFrame> {
     Some(ExceptionFrame {
         exception: e.exception,
         exc_return: e.exc_return,
-        stack: e.stack.to_lowercase(),
+        stack: e.stack.split('_').next().unwrap_or("").to_lowercase(),
+        secure: e.decoded.as_ref().and_then(|d| d.security).map(|s| s.secure_stack),
         address: f.address,
         extended: f.extended,
         padded: f.padded,

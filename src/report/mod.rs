@@ -62,8 +62,11 @@ pub struct ExceptionFrame {
     pub exception: ExceptionNumber,
     /// `None` when the firmware overwrote LR and the frame was recovered otherwise.
     pub exc_return: Option<u32>,
-    /// "msp", "psp" (v8-M: "msp_s", "psp_ns", ...).
+    /// "msp" or "psp".
     pub stack: String,
+    /// ARMv8-M with the Security Extension: the frame is on the Secure (true) or
+    /// Non-secure (false) stack; `None` elsewhere.
+    pub secure: Option<bool>,
     pub address: u32,
     pub extended: bool,
     pub padded: bool,

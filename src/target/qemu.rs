@@ -281,23 +281,23 @@ impl QemuTarget {
         }
     }
 
-    /// Replaces a link error caused by QEMU's death with QEMU's own account.
+    /// Replaces an error caused by QEMU's death with QEMU's own account.
     fn explain(&mut self, err: TargetError) -> TargetError {
+        // The socket closes a moment before the process is gone: give it time then.
         let grace = match &err {
             TargetError::Disconnected { .. } | TargetError::Io { .. } => Duration::from_secs(2),
-            TargetError::Timeout { .. } | TargetError::Protocol { .. } | TargetError::Connect { .. } => {
-                Duration::ZERO
-            }
-            _ => return err,
+            _ => Duration::ZERO,
         };
         let Some(exit) = self.exited(grace) else { return err };
         let doing = match err {
             TargetError::Disconnected { doing, .. }
             | TargetError::Io { doing, .. }
             | TargetError::Timeout { doing, .. }
-            | TargetError::Protocol { doing, .. } => doing,
+            | TargetError::Protocol { doing, .. }
+            | TargetError::Refused { doing, .. } => doing,
+            TargetError::NotHalted(what) => what,
             TargetError::Connect { what, .. } => format!("connecting to {what}"),
-            _ => unreachable!("filtered above"),
+            other => other.to_string(),
         };
         TargetError::Disconnected { doing, detail: Some(format!("QEMU exited: {exit}")) }
     }
@@ -308,6 +308,18 @@ impl QemuTarget {
             None => return Err(TargetError::Other("not connected to QEMU's gdbstub".into())),
         };
         result.map_err(|e| self.explain(e))
+    }
+}
+
+impl std::fmt::Debug for QemuTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QemuTarget")
+            .field("pid", &self.child.id())
+            .field("version", &self.version)
+            .field("socket", &self.socket)
+            .field("gdb", &self.gdb)
+            .field("exit", &self.exit)
+            .finish_non_exhaustive()
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Scenario {
     #[serde(default)]
     pub active_exceptions: Vec<String>,
     #[serde(default)]
+    pub inspect_exception: Option<String>,
+    #[serde(default)]
     pub notes: String,
 }
 

@@ -82,9 +82,15 @@ pub fn start(script: Vec<(&'static str, Act)>) -> FakeServer {
 fn serve(mut s: UnixStream, script: Vec<(&'static str, Act)>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
+    let mut last_sent: Vec<u8> = Vec::new();
     loop {
         // Next packet from the client.
         let packet = loop {
+            // A '-' asks for the last packet again.
+            while let Some(pos) = buf.iter().position(|&b| b == b'-') {
+                buf.remove(pos);
+                let _ = s.write_all(&last_sent);
+            }
             if let Some(start) = buf.iter().position(|&b| b == b'$')
                 && let Some(hash) = buf[start..].iter().position(|&b| b == b'#').map(|h| h + start)
                 && buf.len() >= hash + 3
@@ -111,7 +117,8 @@ fn serve(mut s: UnixStream, script: Vec<(&'static str, Act)>) {
         let act = act.unwrap_or_else(|| Act::Reply(default_reply(&text)));
         match act {
             Act::Reply(p) => {
-                let _ = s.write_all(&frame(p.as_bytes()));
+                last_sent = frame(p.as_bytes());
+                let _ = s.write_all(&last_sent);
             }
             Act::Raw(bytes) => {
                 let _ = s.write_all(&bytes);
@@ -121,6 +128,7 @@ fn serve(mut s: UnixStream, script: Vec<(&'static str, Act)>) {
                 let n = f.len();
                 f[n - 1] = if f[n - 1] == b'0' { b'1' } else { b'0' };
                 let _ = s.write_all(&f);
+                last_sent = f;
             }
             Act::StallMidPacket => {
                 let _ = s.write_all(b"$0000");

@@ -920,6 +920,18 @@ impl Target for GdbTarget {
     }
 }
 
+impl std::fmt::Debug for GdbTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GdbTarget")
+            .field("address", &self.address)
+            .field("server", &self.server)
+            .field("state", &self.state)
+            .field("breakpoints", &self.breakpoints.keys().collect::<Vec<_>>())
+            .field("stats", &self.conn.stats())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for GdbTarget {
     fn drop(&mut self) {
         // Best effort: leave no breakpoint behind, leave the core as it was.

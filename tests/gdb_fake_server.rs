@@ -1,0 +1,180 @@
+//! The RSP client's error paths against a fake server that misbehaves on cue: every
+//! case ends with a clear error naming what was being done, within the timeout, and
+//! never a hang or a panic.
+
+mod support_fake_gdb;
+
+use std::time::{Duration, Instant};
+
+use isrscope::target::gdb::{ConnectOptions, GdbTarget};
+use isrscope::target::{BreakpointKind, Target, TargetError, reg};
+use support_fake_gdb::fake::{self, Act, frame};
+
+const TIMEOUT: Duration = Duration::from_millis(400);
+
+fn options() -> ConnectOptions {
+    ConnectOptions { timeout: TIMEOUT, ..Default::default() }
+}
+
+fn connect(server: &fake::FakeServer) -> Result<GdbTarget, TargetError> {
+    GdbTarget::connect(&server.address(), &options())
+}
+
+/// Runs `f`, checks it failed within the timeout (plus slack) and returns the message.
+fn fails_in_time<T: std::fmt::Debug>(f: impl FnOnce() -> Result<T, TargetError>) -> (TargetError, String) {
+    let started = Instant::now();
+    let err = f().expect_err("an error");
+    let elapsed = started.elapsed();
+    assert!(elapsed < TIMEOUT * 3 + Duration::from_millis(500), "took {elapsed:?}: {err}");
+    let text = err.to_string();
+    (err, text)
+}
+
+#[test]
+fn a_well_behaved_fake_connects_and_reads() {
+    let server = fake::start(vec![]);
+    let mut t = connect(&server).unwrap();
+    assert_eq!(t.read_register(reg::XPSR).unwrap(), 0x0100_0000);
+    let mut buf = [1u8; 16];
+    t.read_memory(0x2000_0000, &mut buf).unwrap();
+    assert_eq!(buf, [0u8; 16]);
+    let stats = t.stats();
+    assert!(stats.packets_sent >= 5 && stats.round_trips >= 5, "{stats:?}");
+}
+
+#[test]
+fn bad_checksums_are_retried_then_reported() {
+    let server = fake::start(vec![("qSupported", Act::BadChecksum("PacketSize=1000;qXfer:features:read+".into()))]);
+    let (err, text) = fails_in_time(|| connect(&server));
+    assert!(matches!(err, TargetError::Protocol { .. }), "{err:?}");
+    assert!(text.contains("bad checksum") && text.contains("qSupported"), "{text}");
+}
+
+#[test]
+fn a_server_that_closes_during_the_handshake() {
+    let server = fake::start(vec![("?", Act::Close)]);
+    let (err, text) = fails_in_time(|| connect(&server));
+    assert!(matches!(err, TargetError::Disconnected { .. }), "{err:?}");
+    assert!(text.contains("asking why the target is stopped"), "{text}");
+}
+
+#[test]
+fn a_server_that_drops_mid_packet() {
+    let server = fake::start(vec![("g", Act::DropMidPacket)]);
+    let mut t = connect(&server).unwrap();
+    let (err, text) = fails_in_time(|| t.read_registers());
+    assert!(matches!(err, TargetError::Disconnected { .. }), "{err:?}");
+    assert!(text.contains("reading the registers"), "{text}");
+}
+
+#[test]
+fn a_server_that_stalls_mid_packet_times_out_and_the_link_is_given_up() {
+    let server = fake::start(vec![("m", Act::StallMidPacket)]);
+    let mut t = connect(&server).unwrap();
+    let mut buf = [0u8; 8];
+    let (err, text) = fails_in_time(|| t.read_memory(0x2000_0000, &mut buf));
+    assert!(matches!(err, TargetError::Timeout { .. }), "{err:?}");
+    assert!(text.contains("reading memory at 0x20000000"), "{text}");
+    // The late rest of that reply must not be taken for the next answer.
+    let (_, text) = fails_in_time(|| t.read_register(reg::PC));
+    assert!(text.contains("no longer usable"), "{text}");
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let server = fake::start(vec![("p", Act::Silence)]);
+    let mut t = connect(&server).unwrap();
+    let (err, text) = fails_in_time(|| t.read_register(reg::PC));
+    assert!(matches!(err, TargetError::Timeout { .. }), "{err:?}");
+    assert!(text.contains("reading register pc"), "{text}");
+}
+
+#[test]
+fn oversize_packets_are_refused() {
+    let mut huge = b"$".to_vec();
+    huge.extend(std::iter::repeat_n(b'0', 300_000));
+    huge.extend_from_slice(b"#00");
+    let server = fake::start(vec![("m", Act::Raw(huge))]);
+    let mut t = connect(&server).unwrap();
+    let mut buf = [0u8; 4];
+    let (err, text) = fails_in_time(|| t.read_memory(0x2000_0000, &mut buf));
+    assert!(matches!(err, TargetError::Protocol { .. }), "{err:?}");
+    assert!(text.contains("longer than"), "{text}");
+}
+
+#[test]
+fn garbage_instead_of_packets() {
+    let server = fake::start(vec![("g", Act::Raw(vec![b'x'; 5000]))]);
+    let mut t = connect(&server).unwrap();
+    let (_, text) = fails_in_time(|| t.read_registers());
+    assert!(text.contains("not RSP packets") && text.contains("reading the registers"), "{text}");
+}
+
+#[test]
+fn error_codes_name_the_request() {
+    let server = fake::start(vec![("m", Act::Reply("E14".into())), ("Z0", Act::Reply("E01".into()))]);
+    let mut t = connect(&server).unwrap();
+    let mut buf = [0u8; 4];
+    let (err, text) = fails_in_time(|| t.read_memory(0x6000_0000, &mut buf));
+    assert!(matches!(err, TargetError::MemoryUnreadable { address: 0x6000_0000, len: 4, .. }), "{err:?}");
+    assert!(text.contains("E14"), "{text}");
+    let (err, text) = fails_in_time(|| t.set_breakpoint(0x0800_0100, BreakpointKind::Software));
+    assert!(matches!(err, TargetError::Refused { .. }), "{err:?}");
+    assert!(text.contains("setting a software breakpoint at 0x08000100") && text.contains("E01"), "{text}");
+    assert!(t.breakpoints().is_empty(), "a refused breakpoint is not tracked");
+}
+
+#[test]
+fn an_unexpected_stop_reply_in_place_of_data() {
+    let server = fake::start(vec![("m", Act::Reply("T05thread:01;".into()))]);
+    let mut t = connect(&server).unwrap();
+    let mut buf = [0u8; 4];
+    let (err, text) = fails_in_time(|| t.read_memory(0x2000_0000, &mut buf));
+    assert!(matches!(err, TargetError::Protocol { .. }), "{err:?}");
+    assert!(text.contains("unexpected reply") && text.contains("T05"), "{text}");
+}
+
+#[test]
+fn a_malformed_stop_reply_after_resume() {
+    let server = fake::start(vec![("vCont;c", Act::Reply("Tzz".into()))]);
+    let mut t = connect(&server).unwrap();
+    t.resume().unwrap();
+    let (err, text) = fails_in_time(|| t.wait_for_stop(Duration::from_secs(1)));
+    assert!(matches!(err, TargetError::Protocol { .. }), "{err:?}");
+    assert!(text.contains("waiting for the core to stop"), "{text}");
+}
+
+#[test]
+fn run_length_encoding_and_console_output_are_decoded() {
+    // 135 zeros and a 1 in three runs: the g reply of a core with xpsr = 0x01000000.
+    let g = "0*~0*@01".to_string();
+    let mut monitor = frame(b"O68656c6c6f0a");
+    monitor.extend(frame(b"O776f726c64"));
+    monitor.extend(frame(b"OK"));
+    let server = fake::start(vec![("g", Act::Reply(g)), ("qRcmd,68656c70", Act::Raw(monitor))]);
+    let mut t = connect(&server).unwrap();
+    let regs = t.read_register_set(&["r0", "pc", "xpsr"]).unwrap();
+    assert_eq!(regs.get("xpsr"), Some(0x0100_0000));
+    assert_eq!(regs.get("pc"), Some(0));
+    assert_eq!(t.monitor("help").unwrap(), "hello\nworld");
+}
+
+#[test]
+fn an_exit_reply_ends_the_session_cleanly() {
+    let server = fake::start(vec![("vCont;c", Act::Reply("W00;process:1".into()))]);
+    let mut t = connect(&server).unwrap();
+    t.resume().unwrap();
+    let stop = t.wait_for_stop(Duration::from_secs(1)).unwrap().unwrap();
+    assert!(stop.to_string().contains("exited with code 0"), "{stop}");
+    let (_, text) = fails_in_time(|| t.read_registers());
+    assert!(text.contains("exited"), "{text}");
+}
+
+#[test]
+fn nothing_listening_is_a_connect_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = format!("unix:{}", dir.path().join("none.sock").display());
+    let err = GdbTarget::connect(&address, &options()).err().expect("fails");
+    assert!(matches!(err, TargetError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("none.sock"), "{err}");
+}

@@ -1,0 +1,90 @@
+//! How many packets isrscope needs to catch and report a fault, against gdb-multiarch
+//! doing the same job on the same lab firmware, both through a counting proxy.
+//! The numbers are recorded in docs/gdb-servers.md; run with `--nocapture` to see them.
+
+mod common;
+mod support_fake_gdb;
+
+use std::time::Duration;
+
+use common::lab::Qemu;
+use common::manifest;
+use isrscope::model::regs::scb;
+use isrscope::target::catch::{self, CatchOptions};
+use isrscope::target::gdb::{ConnectOptions, GdbTarget};
+use isrscope::target::{Target, TargetError, reg};
+use support_fake_gdb::proxy::{Counts, Proxy};
+
+/// What "report a fault" reads: the core and system registers, the SCB fault block,
+/// and 256 bytes of stack from SP (the exception frame and what the unwinder needs).
+const REPORT_REGISTERS: [&str; 23] = [
+    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc", "xpsr",
+    "msp", "psp", "primask", "basepri", "faultmask", "control",
+];
+
+fn wait_connect(socket: &std::path::Path) -> GdbTarget {
+    let address = format!("unix:{}", socket.display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match GdbTarget::connect(&address, &ConnectOptions::default()) {
+            Ok(t) => return t,
+            Err(TargetError::Connect { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+}
+
+fn isrscope_job(qemu: &Qemu, elf: &std::path::Path, stop_at: &str) -> (Counts, isrscope::target::gdb::Stats) {
+    let proxy = Proxy::start(&qemu.socket());
+    let mut t = wait_connect(&proxy.socket());
+    let armed = catch::arm(&mut t, &CatchOptions::default()).unwrap();
+    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(20)).unwrap().expect("a stop");
+    assert_eq!(reached.fault.map(|f| f.handler), Some(support_fake_gdb::symbol(elf, stop_at)));
+    let regs = t.read_register_set(&REPORT_REGISTERS).unwrap();
+    assert_eq!(regs.len(), REPORT_REGISTERS.len());
+    let mut scb_block = [0u8; 0x40];
+    t.read_memory(scb::CPUID, &mut scb_block).unwrap();
+    let mut stack = [0u8; 256];
+    t.read_memory(regs.get(reg::SP).unwrap(), &mut stack).unwrap();
+    let stats = t.stats();
+    t.detach(false).unwrap();
+    std::thread::sleep(Duration::from_millis(200)); // let the proxy count the last bytes
+    (proxy.counts(), stats)
+}
+
+fn gdb_job(qemu: &Qemu, elf: &std::path::Path) -> Counts {
+    let proxy = Proxy::start(&qemu.socket());
+    let cmds: Vec<String> = [
+        format!("target remote {}", proxy.socket().display()),
+        "break *HardFault_Handler".into(),
+        "break *MemManage_Handler".into(),
+        "break *BusFault_Handler".into(),
+        "break *UsageFault_Handler".into(),
+        "continue".into(),
+        "info registers".into(),
+        "x/16wx 0xE000ED00".into(),
+        "x/64wx $sp".into(),
+        "detach".into(),
+    ]
+    .into_iter()
+    .collect();
+    let out = common::oracle::run_batch(elf, &cmds);
+    assert!(out.contains("BusFault_Handler"), "gdb did not reach the handler:\n{out}");
+    std::thread::sleep(Duration::from_millis(200));
+    proxy.counts()
+}
+
+#[test]
+fn isrscope_catches_and_reports_a_fault_in_fewer_packets_than_gdb() {
+    let s = manifest::load().into_iter().find(|s| s.name == "c-busfault").unwrap();
+    let elf = s.elf_path();
+    let (ours, stats) = isrscope_job(&Qemu::start(&s.machine, &elf), &elf, &s.stop_at);
+    let gdb = gdb_job(&Qemu::start(&s.machine, &elf), &elf);
+    println!("isrscope: {ours:?}; client stats {stats:?}");
+    println!("gdb-multiarch: {gdb:?}");
+    // The client's own count agrees with the wire (the proxy also sees detach's close).
+    assert_eq!(stats.packets_sent, ours.to_server);
+    assert!(ours.to_server < gdb.to_server, "isrscope {} packets, gdb {}", ours.to_server, gdb.to_server);
+}
