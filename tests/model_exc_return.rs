@@ -23,11 +23,20 @@ fn invalid(value: u32, profile: Profile) -> InvalidReason {
 fn the_three_basic_values_on_v6m_and_v7m() {
     for profile in [V6M, V7M] {
         let h = valid(0xFFFF_FFF1, profile);
-        assert_eq!((h.mode, h.stack, h.extended_frame), (Mode::Handler, StackPointer::Main, false));
+        assert_eq!(
+            (h.mode, h.stack, h.extended_frame),
+            (Mode::Handler, StackPointer::Main, false)
+        );
         let t = valid(0xFFFF_FFF9, profile);
-        assert_eq!((t.mode, t.stack, t.extended_frame), (Mode::Thread, StackPointer::Main, false));
+        assert_eq!(
+            (t.mode, t.stack, t.extended_frame),
+            (Mode::Thread, StackPointer::Main, false)
+        );
         let p = valid(0xFFFF_FFFD, profile);
-        assert_eq!((p.mode, p.stack, p.extended_frame), (Mode::Thread, StackPointer::Process, false));
+        assert_eq!(
+            (p.mode, p.stack, p.extended_frame),
+            (Mode::Thread, StackPointer::Process, false)
+        );
         assert_eq!(p.security, None);
         assert_eq!(p.stack_name(), "PSP");
         assert!(!p.has_state_context());
@@ -52,7 +61,10 @@ fn fp_extended_values_are_invalid_without_an_fpu_profile() {
     for value in [0xFFFF_FFE1, 0xFFFF_FFE9, 0xFFFF_FFED] {
         assert_eq!(invalid(value, V6M), InvalidReason::FpFrameWithoutFpu);
     }
-    assert_eq!(invalid(0xFFFF_FFAC, V8MBaseline), InvalidReason::FpFrameWithoutFpu);
+    assert_eq!(
+        invalid(0xFFFF_FFAC, V8MBaseline),
+        InvalidReason::FpFrameWithoutFpu
+    );
 }
 
 #[test]
@@ -64,7 +76,10 @@ fn v6m_v7m_invalid_values() {
         assert_eq!(invalid(0xFFFF_FFFF, profile), InvalidReason::BadLowNibble);
         assert_eq!(invalid(0xFFFF_FF11, profile), InvalidReason::ReservedBits);
         assert_eq!(invalid(0xFF00_00F9, profile), InvalidReason::ReservedBits);
-        assert_eq!(invalid(0xFEFF_FFFF, profile), InvalidReason::FncReturnNotV8M);
+        assert_eq!(
+            invalid(0xFEFF_FFFF, profile),
+            InvalidReason::FncReturnNotV8M
+        );
     }
 }
 
@@ -72,7 +87,10 @@ fn v6m_v7m_invalid_values() {
 fn v8m_non_secure_values() {
     // Non-secure-only Cortex-M33 firmware: thread PSP 0xFFFFFFBC, thread MSP 0xFFFFFFB8, handler 0xFFFFFFB0.
     let t = valid(0xFFFF_FFBC, V8MMainline);
-    assert_eq!((t.mode, t.stack, t.extended_frame), (Mode::Thread, StackPointer::Process, false));
+    assert_eq!(
+        (t.mode, t.stack, t.extended_frame),
+        (Mode::Thread, StackPointer::Process, false)
+    );
     let s = t.security.unwrap();
     assert!(!s.secure_exception && s.default_callee_stacking && !s.secure_stack);
     assert_eq!(t.stack_name(), "PSP_NS");
@@ -105,9 +123,20 @@ fn v8m_dcrs_clear_means_additional_state_context() {
 #[test]
 fn v8m_invalid_values() {
     for profile in [V8MBaseline, V8MMainline] {
-        assert_eq!(invalid(0xFFFF_FFFF, profile), InvalidReason::ReservedBits, "bit 1 is RES0");
-        assert_eq!(invalid(0xFF00_00BC, profile), InvalidReason::ReservedBits, "[23:7] are RES1");
-        assert_eq!(invalid(0xFFFF_FFF5, profile), InvalidReason::HandlerWithProcessStack);
+        assert_eq!(
+            invalid(0xFFFF_FFFF, profile),
+            InvalidReason::ReservedBits,
+            "bit 1 is RES0"
+        );
+        assert_eq!(
+            invalid(0xFF00_00BC, profile),
+            InvalidReason::ReservedBits,
+            "[23:7] are RES1"
+        );
+        assert_eq!(
+            invalid(0xFFFF_FFF5, profile),
+            InvalidReason::HandlerWithProcessStack
+        );
         assert_eq!(invalid(0x2000_0000, profile), InvalidReason::NoPrefix);
     }
 }
@@ -115,18 +144,38 @@ fn v8m_invalid_values() {
 #[test]
 fn fnc_return_is_recognised_on_v8m_only() {
     for value in [0xFEFF_FFFE, 0xFEFF_FFFF] {
-        assert_eq!(ExcReturn::decode(value, V8MMainline), ExcReturnKind::FncReturn { value });
-        assert_eq!(ExcReturn::decode(value, V8MBaseline), ExcReturnKind::FncReturn { value });
+        assert_eq!(
+            ExcReturn::decode(value, V8MMainline),
+            ExcReturnKind::FncReturn { value }
+        );
+        assert_eq!(
+            ExcReturn::decode(value, V8MBaseline),
+            ExcReturnKind::FncReturn { value }
+        );
     }
     assert_eq!(invalid(0xFEFF_FFFC, V8MMainline), InvalidReason::NoPrefix);
 }
 
 #[test]
 fn quick_test_for_the_unwinder() {
-    for v in [0xFFFF_FFF9, 0xFFFF_FFED, 0xFFFF_FFBC, 0xFEFF_FFFF, 0xFEFF_FFFE, 0xFF00_0000] {
+    for v in [
+        0xFFFF_FFF9,
+        0xFFFF_FFED,
+        0xFFFF_FFBC,
+        0xFEFF_FFFF,
+        0xFEFF_FFFE,
+        0xFF00_0000,
+    ] {
         assert!(looks_like_exc_return(v), "{v:#x}");
     }
-    for v in [0, 0x0800_0401, 0x2001_FFFF, 0xFEFF_FFFD, 0xFE00_0000, 0xE000_ED00] {
+    for v in [
+        0,
+        0x0800_0401,
+        0x2001_FFFF,
+        0xFEFF_FFFD,
+        0xFE00_0000,
+        0xE000_ED00,
+    ] {
         assert!(!looks_like_exc_return(v), "{v:#x}");
     }
 }

@@ -3,21 +3,39 @@
 
 use isrscope::model::arch::Profile;
 use isrscope::model::exception::ExceptionNumber;
-use isrscope::model::interrupts::{BlockReason, InterruptInput, Prioritized, THREAD_PRIORITY, analyze, priority_of};
+use isrscope::model::interrupts::{
+    BlockReason, InterruptInput, Prioritized, THREAD_PRIORITY, analyze, priority_of,
+};
 use isrscope::model::nvic::{Aircr, Icsr, Masks, NvicTables, PriorityGrouping};
 
 #[test]
 fn exception_names() {
     let names = [
-        (0, "Thread"), (1, "Reset"), (2, "NMI"), (3, "HardFault"), (4, "MemManage"), (5, "BusFault"),
-        (6, "UsageFault"), (7, "SecureFault"), (11, "SVCall"), (12, "DebugMonitor"), (14, "PendSV"),
-        (15, "SysTick"), (16, "IRQ0"), (44, "IRQ28"), (8, "Reserved8"), (13, "Reserved13"),
+        (0, "Thread"),
+        (1, "Reset"),
+        (2, "NMI"),
+        (3, "HardFault"),
+        (4, "MemManage"),
+        (5, "BusFault"),
+        (6, "UsageFault"),
+        (7, "SecureFault"),
+        (11, "SVCall"),
+        (12, "DebugMonitor"),
+        (14, "PendSV"),
+        (15, "SysTick"),
+        (16, "IRQ0"),
+        (44, "IRQ28"),
+        (8, "Reserved8"),
+        (13, "Reserved13"),
     ];
     for (n, name) in names {
         assert_eq!(ExceptionNumber(n).to_string(), name);
     }
     assert_eq!(ExceptionNumber::from_xpsr(0x2100_0017), ExceptionNumber(23));
-    assert_eq!(ExceptionNumber::from_xpsr(0xFFFF_FFFF), ExceptionNumber(511));
+    assert_eq!(
+        ExceptionNumber::from_xpsr(0xFFFF_FFFF),
+        ExceptionNumber(511)
+    );
     assert_eq!(ExceptionNumber(23).irq(), Some(7));
     assert_eq!(ExceptionNumber(15).irq(), None);
     assert_eq!(ExceptionNumber::from_irq(u16::MAX).0, u16::MAX);
@@ -78,9 +96,19 @@ fn aircr_and_priority_grouping() {
 
 #[test]
 fn nvic_tables_and_ictr() {
-    let t = NvicTables { iser: vec![0xC0, 1], ispr: vec![0x40], iabr: vec![0x80], ipr: vec![0; 6].into_iter().chain([0xA0, 0x40]).collect() };
+    let t = NvicTables {
+        iser: vec![0xC0, 1],
+        ispr: vec![0x40],
+        iabr: vec![0x80],
+        ipr: vec![0; 6].into_iter().chain([0xA0, 0x40]).collect(),
+    };
     let irqs = t.irqs(40);
-    assert!(irqs[6].enabled && irqs[6].pending && irqs[6].active == Some(false) && irqs[6].priority == 0xA0);
+    assert!(
+        irqs[6].enabled
+            && irqs[6].pending
+            && irqs[6].active == Some(false)
+            && irqs[6].priority == 0xA0
+    );
     assert!(irqs[7].active == Some(true) && irqs[7].priority == 0x40);
     assert!(irqs[32].enabled && !irqs[33].enabled);
     assert_eq!(irqs[39].priority, 0, "missing bytes read as zero");
@@ -95,10 +123,22 @@ fn priorities_of_fixed_system_and_external_exceptions() {
     let g = PriorityGrouping::new(0);
     assert_eq!(priority_of(ExceptionNumber::RESET, &shpr, &[], g), Some(-3));
     assert_eq!(priority_of(ExceptionNumber::NMI, &shpr, &[], g), Some(-2));
-    assert_eq!(priority_of(ExceptionNumber::HARD_FAULT, &shpr, &[], g), Some(-1));
-    assert_eq!(priority_of(ExceptionNumber::SVCALL, &shpr, &[], g), Some(0x80));
-    assert_eq!(priority_of(ExceptionNumber::SYSTICK, &shpr, &[], g), Some(0xF0));
-    assert_eq!(priority_of(ExceptionNumber(17), &shpr, &[0, 0x50], g), Some(0x50));
+    assert_eq!(
+        priority_of(ExceptionNumber::HARD_FAULT, &shpr, &[], g),
+        Some(-1)
+    );
+    assert_eq!(
+        priority_of(ExceptionNumber::SVCALL, &shpr, &[], g),
+        Some(0x80)
+    );
+    assert_eq!(
+        priority_of(ExceptionNumber::SYSTICK, &shpr, &[], g),
+        Some(0xF0)
+    );
+    assert_eq!(
+        priority_of(ExceptionNumber(17), &shpr, &[0, 0x50], g),
+        Some(0x50)
+    );
     assert_eq!(priority_of(ExceptionNumber(18), &shpr, &[0, 0x50], g), None);
     assert_eq!(priority_of(ExceptionNumber(9), &shpr, &[], g), None);
 }
@@ -116,7 +156,12 @@ fn nested_irq() -> InterruptInput {
         shpr: [0; 3],
         shcsr: Some(0),
         masks: Masks::default(),
-        nvic: NvicTables { iser: vec![0xC0, 0], ispr: vec![0, 0], iabr: vec![0xC0, 0], ipr },
+        nvic: NvicTables {
+            iser: vec![0xC0, 0],
+            ispr: vec![0, 0],
+            iabr: vec![0xC0, 0],
+            ipr,
+        },
         irq_count: 96,
         ipsr: Some(ExceptionNumber::from_xpsr(0x2100_0017)),
     }
@@ -125,8 +170,20 @@ fn nested_irq() -> InterruptInput {
 #[test]
 fn qemu_nested_irq_running_and_preempted() {
     let a = analyze(&nested_irq());
-    assert_eq!(a.running, Prioritized { exception: ExceptionNumber(23), priority: 0x40 });
-    assert_eq!(a.preempted, [Prioritized { exception: ExceptionNumber(22), priority: 0xA0 }]);
+    assert_eq!(
+        a.running,
+        Prioritized {
+            exception: ExceptionNumber(23),
+            priority: 0x40
+        }
+    );
+    assert_eq!(
+        a.preempted,
+        [Prioritized {
+            exception: ExceptionNumber(22),
+            priority: 0xA0
+        }]
+    );
     assert!(!a.icsr.rettobase);
     assert!(a.pending.is_empty());
     assert_eq!(a.execution_priority, 0x40);
@@ -146,7 +203,10 @@ fn pending_interrupt_blocked_by_running_priority_and_disable() {
     assert_eq!(a.pending[1].exception, ExceptionNumber::from_irq(9));
     assert_eq!(
         a.pending[1].blocked_by,
-        [BlockReason::NotHigherThanRunning { running: ExceptionNumber(23), running_priority: 0x40 }]
+        [BlockReason::NotHigherThanRunning {
+            running: ExceptionNumber(23),
+            running_priority: 0x40
+        }]
     );
 }
 
@@ -157,12 +217,20 @@ fn pending_interrupt_masked_by_primask_basepri_faultmask() {
     input.ipsr = None;
     input.nvic.iabr = vec![0, 0];
     input.nvic.ispr = vec![0x40, 0];
-    input.masks = Masks { primask: true, faultmask: true, basepri: 0x80 };
+    input.masks = Masks {
+        primask: true,
+        faultmask: true,
+        basepri: 0x80,
+    };
     let a = analyze(&input);
     assert_eq!(a.running.priority, THREAD_PRIORITY);
     assert_eq!(
         a.pending[0].blocked_by,
-        [BlockReason::PriMask, BlockReason::FaultMask, BlockReason::BasePri { basepri: 0x80 }]
+        [
+            BlockReason::PriMask,
+            BlockReason::FaultMask,
+            BlockReason::BasePri { basepri: 0x80 }
+        ]
     );
     assert_eq!(a.execution_priority, -1);
     // On ARMv6-M BASEPRI and FAULTMASK do not exist.
@@ -181,9 +249,15 @@ fn pending_system_exceptions_and_subpriority_grouping() {
     let a = analyze(&input);
     let names: Vec<String> = a.pending.iter().map(|p| p.exception.to_string()).collect();
     assert_eq!(names, ["NMI", "SVCall", "PendSV", "SysTick"]);
-    assert!(a.pending[0].blocked_by.is_empty(), "NMI is always taken next");
+    assert!(
+        a.pending[0].blocked_by.is_empty(),
+        "NMI is always taken next"
+    );
     // Same group priority as the running IRQ7: cannot preempt.
-    assert!(matches!(a.pending[2].blocked_by[..], [BlockReason::NotHigherThanRunning { .. }]));
+    assert!(matches!(
+        a.pending[2].blocked_by[..],
+        [BlockReason::NotHigherThanRunning { .. }]
+    ));
     assert_eq!(a.running.priority, 0);
 }
 
@@ -199,4 +273,17 @@ fn system_handlers_active_from_shcsr() {
     assert_eq!(a.running.exception, ExceptionNumber::BUS_FAULT);
     let preempted: Vec<u16> = a.preempted.iter().map(|p| p.exception.0).collect();
     assert_eq!(preempted, [11, 15]);
+}
+
+#[test]
+fn pending_reads_well() {
+    let mut input = nested_irq();
+    input.nvic.ispr = vec![0x0000_0100, 0];
+    input.nvic.ipr[8] = 0x80;
+    let a = analyze(&input);
+    assert_eq!(
+        a.pending[0].to_string(),
+        "IRQ8 (priority 128) pending: disabled in the NVIC; not more urgent than the running IRQ7 (priority 64)"
+    );
+    assert_eq!(a.running.to_string(), "IRQ7 (priority 64)");
 }

@@ -4,7 +4,9 @@ use isrscope::model::arch::{CpuId, FpAccess, Fpu, Profile};
 use isrscope::model::exc_return::{ExcReturn, ExcReturnKind, looks_like_exc_return};
 use isrscope::model::exception::ExceptionNumber;
 use isrscope::model::fault::{FaultAnalysis, FaultContext, FaultRegisters};
-use isrscope::model::frame::{FpRegisters, LazyFpState, StackedFrame, bytes_to_read, bytes_to_read_with_fpccr};
+use isrscope::model::frame::{
+    FpRegisters, LazyFpState, StackedFrame, bytes_to_read, bytes_to_read_with_fpccr,
+};
 use isrscope::model::interrupts::{InterruptInput, analyze};
 use isrscope::model::nvic::{Aircr, Icsr, Masks, NvicTables, PriorityGrouping};
 use isrscope::model::regs::ScbBlock;
@@ -18,7 +20,12 @@ fn exc_return_word() -> impl Strategy<Value = u32> {
 }
 
 fn profile() -> impl Strategy<Value = Profile> {
-    prop_oneof![Just(Profile::V6M), Just(Profile::V7M), Just(Profile::V8MBaseline), Just(Profile::V8MMainline)]
+    prop_oneof![
+        Just(Profile::V6M),
+        Just(Profile::V7M),
+        Just(Profile::V8MBaseline),
+        Just(Profile::V8MMainline)
+    ]
 }
 
 proptest! {
@@ -104,7 +111,7 @@ proptest! {
         let ctx = FaultContext {
             profile: p, shcsr, shpr, primask, faultmask, basepri,
             active: active.map(ExceptionNumber), interrupted: interrupted.map(ExceptionNumber),
-            interrupted_priority: ip, dhcsr, sp, stack_bounds,
+            interrupted_priority: ip, prigroup: ip, dhcsr, sp, stack_bounds,
         };
         let a = FaultAnalysis::analyze(&regs, &ctx);
         let known = regs.causes().len() + regs.unknown_bits().len();

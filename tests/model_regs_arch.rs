@@ -1,7 +1,9 @@
 //! The register map, the SCB block decoder, CPUID and FPU presence.
 
 use isrscope::model::arch::{Core, CpuId, FpAccess, Fpu, Profile};
-use isrscope::model::regs::{self, ScbBlock, SCB_BLOCK_LEN, SCB_BLOCK_START, dcb, fpu, mpu, nvic, scb, scs};
+use isrscope::model::regs::{
+    self, SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock, dcb, fpu, mpu, nvic, scb, scs,
+};
 
 #[test]
 fn addresses_match_the_architecture_manuals() {
@@ -11,10 +13,16 @@ fn addresses_match_the_architecture_manuals() {
     assert_eq!(scb::AIRCR, 0xE000_ED0C);
     assert_eq!(scb::SCR, 0xE000_ED10);
     assert_eq!(scb::CCR, 0xE000_ED14);
-    assert_eq!([scb::SHPR1, scb::SHPR2, scb::SHPR3], [0xE000_ED18, 0xE000_ED1C, 0xE000_ED20]);
+    assert_eq!(
+        [scb::SHPR1, scb::SHPR2, scb::SHPR3],
+        [0xE000_ED18, 0xE000_ED1C, 0xE000_ED20]
+    );
     assert_eq!(scb::SHCSR, 0xE000_ED24);
     assert_eq!(scb::CFSR, 0xE000_ED28);
-    assert_eq!((scb::MMFSR, scb::BFSR, scb::UFSR), (0xE000_ED28, 0xE000_ED29, 0xE000_ED2A));
+    assert_eq!(
+        (scb::MMFSR, scb::BFSR, scb::UFSR),
+        (0xE000_ED28, 0xE000_ED29, 0xE000_ED2A)
+    );
     assert_eq!(scb::HFSR, 0xE000_ED2C);
     assert_eq!(scb::DFSR, 0xE000_ED30);
     assert_eq!(scb::MMFAR, 0xE000_ED34);
@@ -25,11 +33,32 @@ fn addresses_match_the_architecture_manuals() {
     assert_eq!(scb::ABFSR, 0xE000_EFA8);
     assert_eq!((scs::ICTR, scs::ACTLR), (0xE000_E004, 0xE000_E008));
     assert_eq!(scs::ACTLR_DISDEFWBUF, 1 << 1);
-    assert_eq!((fpu::FPCCR, fpu::FPCAR, fpu::FPDSCR), (0xE000_EF34, 0xE000_EF38, 0xE000_EF3C));
-    assert_eq!((fpu::MVFR0, fpu::MVFR1, fpu::MVFR2), (0xE000_EF40, 0xE000_EF44, 0xE000_EF48));
-    assert_eq!((fpu::FPCCR_LSPACT, fpu::FPCCR_LSPEN, fpu::FPCCR_ASPEN), (1, 1 << 30, 1 << 31));
-    assert_eq!((mpu::TYPE, mpu::CTRL, mpu::RNR, mpu::RBAR, mpu::RASR), (0xE000_ED90, 0xE000_ED94, 0xE000_ED98, 0xE000_ED9C, 0xE000_EDA0));
-    assert_eq!((dcb::DHCSR, dcb::DCRSR, dcb::DCRDR, dcb::DEMCR), (0xE000_EDF0, 0xE000_EDF4, 0xE000_EDF8, 0xE000_EDFC));
+    assert_eq!(
+        (fpu::FPCCR, fpu::FPCAR, fpu::FPDSCR),
+        (0xE000_EF34, 0xE000_EF38, 0xE000_EF3C)
+    );
+    assert_eq!(
+        (fpu::MVFR0, fpu::MVFR1, fpu::MVFR2),
+        (0xE000_EF40, 0xE000_EF44, 0xE000_EF48)
+    );
+    assert_eq!(
+        (fpu::FPCCR_LSPACT, fpu::FPCCR_LSPEN, fpu::FPCCR_ASPEN),
+        (1, 1 << 30, 1 << 31)
+    );
+    assert_eq!(
+        (mpu::TYPE, mpu::CTRL, mpu::RNR, mpu::RBAR, mpu::RASR),
+        (
+            0xE000_ED90,
+            0xE000_ED94,
+            0xE000_ED98,
+            0xE000_ED9C,
+            0xE000_EDA0
+        )
+    );
+    assert_eq!(
+        (dcb::DHCSR, dcb::DCRSR, dcb::DCRDR, dcb::DEMCR),
+        (0xE000_EDF0, 0xE000_EDF4, 0xE000_EDF8, 0xE000_EDFC)
+    );
     assert_eq!(dcb::DHCSR_S_LOCKUP, 1 << 19);
     let vc = [
         dcb::DEMCR_VC_CORERESET,
@@ -41,9 +70,29 @@ fn addresses_match_the_architecture_manuals() {
         dcb::DEMCR_VC_INTERR,
         dcb::DEMCR_VC_HARDERR,
     ];
-    assert_eq!(vc, [1, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9, 1 << 10]);
+    assert_eq!(
+        vc,
+        [1, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9, 1 << 10]
+    );
     assert_eq!(dcb::DEMCR_VC_ALL_FAULTS, 0x7F0);
-    assert_eq!((nvic::ISER, nvic::ICER, nvic::ISPR, nvic::ICPR, nvic::IABR, nvic::IPR), (0xE000_E100, 0xE000_E180, 0xE000_E200, 0xE000_E280, 0xE000_E300, 0xE000_E400));
+    assert_eq!(
+        (
+            nvic::ISER,
+            nvic::ICER,
+            nvic::ISPR,
+            nvic::ICPR,
+            nvic::IABR,
+            nvic::IPR
+        ),
+        (
+            0xE000_E100,
+            0xE000_E180,
+            0xE000_E200,
+            0xE000_E280,
+            0xE000_E300,
+            0xE000_E400
+        )
+    );
     assert_eq!(nvic::bit_word(nvic::ISER, 33), 0xE000_E104);
     assert_eq!(nvic::priority_byte(5), 0xE000_E405);
     assert_eq!(SCB_BLOCK_START, 0xE000_ED00);
@@ -117,7 +166,10 @@ fn cpuid_of_every_supported_core() {
 #[test]
 fn cpuid_fields_of_a_stm32f4_cortex_m4_r0p1() {
     let id = CpuId::decode(0x410F_C241);
-    assert_eq!((id.variant, id.revision, id.partno, id.architecture), (0, 1, 0xC24, 0xF));
+    assert_eq!(
+        (id.variant, id.revision, id.partno, id.architecture),
+        (0, 1, 0xC24, 0xF)
+    );
     assert_eq!(id.to_string(), "Cortex-M4 r0p1 (ARMv7-M)");
 }
 
@@ -129,7 +181,10 @@ fn unknown_part_falls_back_to_the_architecture_field() {
     assert_eq!(CpuId::decode(0x410C_C990).profile, Some(Profile::V6M));
     assert_eq!(CpuId::decode(0).profile, None);
     // A non-ARM implementer is never mistaken for an ARM part.
-    assert_eq!(CpuId::decode(0x510F_C240).core, Core::Unknown { partno: 0xC24 });
+    assert_eq!(
+        CpuId::decode(0x510F_C240).core,
+        Core::Unknown { partno: 0xC24 }
+    );
 }
 
 #[test]
@@ -139,7 +194,12 @@ fn profile_capabilities() {
     assert!(V7M.has_fault_status_registers() && V8MMainline.has_fault_status_registers());
     assert!(!V6M.has_basepri_faultmask() && V7M.has_basepri_faultmask());
     assert!(!V6M.has_iabr() && V7M.has_iabr() && V8MBaseline.has_iabr());
-    assert!(!V6M.may_have_fpu() && V7M.may_have_fpu() && !V8MBaseline.may_have_fpu() && V8MMainline.may_have_fpu());
+    assert!(
+        !V6M.may_have_fpu()
+            && V7M.may_have_fpu()
+            && !V8MBaseline.may_have_fpu()
+            && V8MMainline.may_have_fpu()
+    );
     assert!(!V7M.may_have_security_extension() && V8MBaseline.may_have_security_extension());
     assert!(V8MMainline.may_have_securefault() && !V8MBaseline.may_have_securefault());
     assert!(V8MBaseline.has_stack_limits() && !V7M.has_stack_limits());
@@ -176,27 +236,46 @@ mod control_registers {
 
     #[test]
     fn every_bit_position() {
-        assert_eq!(positions(Ccr::all().iter().map(|f| f.bits())), [0, 1, 3, 4, 8, 9, 10, 16, 17, 18]);
+        assert_eq!(
+            positions(Ccr::all().iter().map(|f| f.bits())),
+            [0, 1, 3, 4, 8, 9, 10, 16, 17, 18]
+        );
         assert_eq!(positions(Scr::all().iter().map(|f| f.bits())), [1, 2, 3, 4]);
         assert_eq!(
             positions(Fpccr::all().iter().map(|f| f.bits())),
             [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 26, 27, 28, 29, 30, 31]
         );
-        assert_eq!(positions(Dhcsr::all().iter().map(|f| f.bits())), [0, 1, 2, 3, 5, 16, 17, 18, 19, 24, 25]);
+        assert_eq!(
+            positions(Dhcsr::all().iter().map(|f| f.bits())),
+            [0, 1, 2, 3, 5, 16, 17, 18, 19, 24, 25]
+        );
         assert_eq!(
             positions(Demcr::all().iter().map(|f| f.bits())),
             [0, 4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 18, 19, 24]
         );
-        assert_eq!(positions(MpuCtrl::all().iter().map(|f| f.bits())), [0, 1, 2]);
+        assert_eq!(
+            positions(MpuCtrl::all().iter().map(|f| f.bits())),
+            [0, 1, 2]
+        );
     }
 
     #[test]
     fn qemu_values() {
         // netduinoplus2: CCR 0x200 (STKALIGN); with UNALIGN_TRP set by c-unaligned 0x208.
-        assert_eq!(Ccr::from_bits_retain(0x208), Ccr::STKALIGN | Ccr::UNALIGN_TRP);
+        assert_eq!(
+            Ccr::from_bits_retain(0x208),
+            Ccr::STKALIGN | Ccr::UNALIGN_TRP
+        );
         // c-psp-fp at BusFault_Handler: FPCCR 0xC0000059.
         let f = Fpccr::from_bits_retain(0xC000_0059);
-        assert!(f.contains(Fpccr::ASPEN | Fpccr::LSPEN | Fpccr::LSPACT | Fpccr::THREAD | Fpccr::HFRDY | Fpccr::BFRDY));
+        assert!(f.contains(
+            Fpccr::ASPEN
+                | Fpccr::LSPEN
+                | Fpccr::LSPACT
+                | Fpccr::THREAD
+                | Fpccr::HFRDY
+                | Fpccr::BFRDY
+        ));
         assert!(Dhcsr::from_bits_retain(0x0008_0000).contains(Dhcsr::S_LOCKUP));
         assert_eq!(Demcr::FAULT_CATCHES.iter().count(), 7);
         assert_eq!(mpu_regions(0x0000_0800), 8);
@@ -212,7 +291,10 @@ fn qemu_cpuids_and_mvfr0() {
     let m7 = CpuId::decode(0x411f_c272);
     assert_eq!((m7.core, m7.variant, m7.revision), (Core::M7, 1, 2));
     assert_eq!(Fpu::from_mvfr0(0x1011_0221), Fpu::DoublePrecision);
-    assert_eq!(CpuId::decode(0x410f_d213).profile, Some(Profile::V8MMainline));
+    assert_eq!(
+        CpuId::decode(0x410f_d213).profile,
+        Some(Profile::V8MMainline)
+    );
     assert_eq!(CpuId::decode(0x410c_c200).profile, Some(Profile::V6M));
     assert_eq!(Fpu::from_mvfr0(0), Fpu::None);
 }

@@ -26,7 +26,9 @@ pub enum Core {
     M55,
     M85,
     /// A part number this table does not know.
-    Unknown { partno: u16 },
+    Unknown {
+        partno: u16,
+    },
 }
 
 impl Core {

@@ -24,6 +24,24 @@ pub enum StackPointer {
     Process,
 }
 
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Handler => "handler",
+            Mode::Thread => "thread",
+        })
+    }
+}
+
+impl fmt::Display for StackPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StackPointer::Main => "MSP",
+            StackPointer::Process => "PSP",
+        })
+    }
+}
+
 /// The ARMv8-M security bits of EXC_RETURN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SecurityBits {
@@ -71,16 +89,22 @@ impl ExcReturn {
 
 impl fmt::Display for ExcReturn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mode = match self.mode {
-            Mode::Handler => "handler",
-            Mode::Thread => "thread",
-        };
-        write!(f, "{:#010x}: return to {mode} mode, frame on {}", self.value, self.stack_name())?;
+        write!(
+            f,
+            "{:#010x}: return to {} mode, frame on {}",
+            self.value,
+            self.mode,
+            self.stack_name()
+        )?;
         if self.extended_frame {
             f.write_str(", extended FP frame")?;
         }
         if let Some(s) = self.security {
-            let es = if s.secure_exception { "secure" } else { "non-secure" };
+            let es = if s.secure_exception {
+                "secure"
+            } else {
+                "non-secure"
+            };
             write!(f, ", {es} exception")?;
             if !s.default_callee_stacking {
                 f.write_str(", additional state context stacked")?;
@@ -174,7 +198,11 @@ impl ExcReturn {
             return invalid(InvalidReason::NoPrefix);
         }
         let extended_frame = value & (1 << 4) == 0;
-        let mode = if value & (1 << 3) != 0 { Mode::Thread } else { Mode::Handler };
+        let mode = if value & (1 << 3) != 0 {
+            Mode::Thread
+        } else {
+            Mode::Handler
+        };
         let stack = if value & (1 << 2) != 0 {
             StackPointer::Process
         } else {
@@ -205,6 +233,13 @@ impl ExcReturn {
         if extended_frame && !profile.may_have_fpu() {
             return invalid(InvalidReason::FpFrameWithoutFpu);
         }
-        ExcReturnKind::Exception(ExcReturn { value, profile, mode, stack, extended_frame, security })
+        ExcReturnKind::Exception(ExcReturn {
+            value,
+            profile,
+            mode,
+            stack,
+            extended_frame,
+            security,
+        })
     }
 }

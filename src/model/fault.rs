@@ -13,6 +13,7 @@ pub use super::fault_causes::{CAUSES, FaultCause, FaultRegister, lookup};
 
 use super::arch::Profile;
 use super::exception::ExceptionNumber;
+use super::nvic::PriorityGrouping;
 use super::regs::{ScbBlock, dcb, system_priority};
 
 /// The raw fault registers. Registers a core does not have are `None` (SFSR/SFAR
@@ -223,8 +224,11 @@ pub struct FaultContext {
     pub active: Option<ExceptionNumber>,
     /// The exception that was running when the fault hit: IPSR of the stacked xPSR.
     pub interrupted: Option<ExceptionNumber>,
-    /// Priority byte of `interrupted` when it is configurable (an IRQ or system handler).
+    /// Priority byte of `interrupted` when it is configurable. Needed for IRQs; for
+    /// system handlers it is taken from `shpr` when absent.
     pub interrupted_priority: Option<u8>,
+    /// AIRCR.PRIGROUP: only group priorities decide preemption (0 when absent).
+    pub prigroup: Option<u8>,
     pub dhcsr: Option<u32>,
     /// The SP the exception frame was pushed to (or tried to be).
     pub sp: Option<u32>,
@@ -248,7 +252,11 @@ pub enum EscalationReason {
     /// BASEPRI masks the fault's priority.
     BasePri { basepri: u8, fault_priority: u8 },
     /// The running code's priority was the same or more urgent than the fault's.
-    PriorityNotHigher { running: ExceptionNumber, running_priority: i16, fault_priority: u8 },
+    PriorityNotHigher {
+        running: ExceptionNumber,
+        running_priority: i16,
+        fault_priority: u8,
+    },
     /// The fault happened inside a fault handler or NMI (including its own).
     FaultInFaultHandler { handler: ExceptionNumber },
     /// FORCED with no configurable fault bit: the bits were cleared before being read,
@@ -352,7 +360,11 @@ impl FaultAnalysis {
     pub fn analyze(regs: &FaultRegisters, ctx: &FaultContext) -> FaultAnalysis {
         let has_status = ctx.profile.is_none_or(Profile::has_fault_status_registers);
         // On cores without the registers the values are whatever the bus returned.
-        let regs = if has_status { *regs } else { FaultRegisters::default() };
+        let regs = if has_status {
+            *regs
+        } else {
+            FaultRegisters::default()
+        };
         let cfsr = regs.cfsr();
         let hfsr = regs.hfsr();
         let configurable = regs.configurable_faults();
@@ -370,14 +382,18 @@ impl FaultAnalysis {
         };
         let primary = match class {
             FaultClass::HardFault | FaultClass::Lockup if hfsr.contains(Hfsr::FORCED) => {
-                configurable.first().copied().unwrap_or(FaultClass::HardFault)
+                configurable
+                    .first()
+                    .copied()
+                    .unwrap_or(FaultClass::HardFault)
             }
             FaultClass::Lockup => configurable.first().copied().unwrap_or(FaultClass::Lockup),
             c => c,
         };
-        let escalation = hfsr
-            .contains(Hfsr::FORCED)
-            .then(|| Escalation { reasons: escalation_reasons(&configurable, ctx), from: configurable.clone() });
+        let escalation = hfsr.contains(Hfsr::FORCED).then(|| Escalation {
+            reasons: escalation_reasons(&configurable, ctx),
+            from: configurable.clone(),
+        });
 
         let mut notes = Vec::new();
         if !has_status {
@@ -398,7 +414,9 @@ impl FaultAnalysis {
             notes.push(FaultNote::ImpreciseStackedPc);
         }
         let stacking = Cfsr::STKERR | Cfsr::MSTKERR | Cfsr::STKOF | Cfsr::LSPERR | Cfsr::MLSPERR;
-        if let (true, Some(sp), Some((bottom, _))) = (cfsr.intersects(stacking), ctx.sp, ctx.stack_bounds) {
+        if let (true, Some(sp), Some((bottom, _))) =
+            (cfsr.intersects(stacking), ctx.sp, ctx.stack_bounds)
+        {
             if sp < bottom.saturating_add(STACK_OVERFLOW_MARGIN) {
                 notes.push(FaultNote::StackOverflow { sp, bottom });
             }
@@ -436,21 +454,31 @@ fn escalation_reasons(faults: &[FaultClass], ctx: &FaultContext) -> Vec<Escalati
     if ctx.primask == Some(true) {
         reasons.push(EscalationReason::PriMask);
     }
+    let grouping = PriorityGrouping::new(ctx.prigroup.unwrap_or(0));
+    let shpr_priority = |n: ExceptionNumber| {
+        ctx.shpr
+            .as_ref()
+            .and_then(|shpr| system_priority(shpr, n.0))
+    };
     let fault_priority = faults
         .iter()
         .filter_map(|f| f.exception())
-        .filter_map(|n| ctx.shpr.as_ref().and_then(|shpr| system_priority(shpr, n.0)))
+        .filter_map(shpr_priority)
         .min();
     if let (Some(basepri), Some(p)) = (ctx.basepri, fault_priority) {
-        if basepri != 0 && p >= basepri {
-            reasons.push(EscalationReason::BasePri { basepri, fault_priority: p });
+        if basepri != 0 && grouping.group(p) >= grouping.group(basepri) {
+            reasons.push(EscalationReason::BasePri {
+                basepri,
+                fault_priority: p,
+            });
         }
     }
     if let Some(running) = ctx.interrupted.filter(|n| !n.is_thread()) {
+        let running_priority = ctx.interrupted_priority.or_else(|| shpr_priority(running));
         if running.is_fault() || running == ExceptionNumber::NMI {
             reasons.push(EscalationReason::FaultInFaultHandler { handler: running });
-        } else if let (Some(rp), Some(p)) = (ctx.interrupted_priority, fault_priority) {
-            if p >= rp {
+        } else if let (Some(rp), Some(p)) = (running_priority, fault_priority) {
+            if grouping.group(p) >= grouping.group(rp) {
                 reasons.push(EscalationReason::PriorityNotHigher {
                     running,
                     running_priority: i16::from(rp),

@@ -154,6 +154,17 @@ pub enum AxiResponse {
     DecErr,
 }
 
+impl std::fmt::Display for AxiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AxiResponse::Okay => "OKAY",
+            AxiResponse::ExOkay => "EXOKAY",
+            AxiResponse::SlvErr => "SLVERR (the slave reported an error)",
+            AxiResponse::DecErr => "DECERR (no slave at that address)",
+        })
+    }
+}
+
 impl AxiResponse {
     pub fn from_abfsr(abfsr: u32) -> AxiResponse {
         match (abfsr >> 8) & 0x3 {

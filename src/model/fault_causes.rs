@@ -73,12 +73,20 @@ const fn c(
     meaning: &'static str,
     action: &'static str,
 ) -> FaultCause {
-    FaultCause { name, register, bit, summary, meaning, action }
+    FaultCause {
+        name,
+        register,
+        bit,
+        summary,
+        meaning,
+        action,
+    }
 }
 
 use FaultRegister::{Abfsr, Bfsr, Dfsr, Hfsr, Mmfsr, Sfsr, Ufsr};
 
 /// Every status bit the model knows, in register then bit order.
+#[rustfmt::skip]
 pub const CAUSES: &[FaultCause] = &[
     c(Mmfsr, 0, "IACCVIOL", "instruction fetch from a location the MPU (or XN default map) forbids",
       "execution jumped into data, peripheral or never-execute memory: a corrupted function pointer or return address, or an MPU region set up without execute permission",
@@ -202,5 +210,7 @@ pub const CAUSES: &[FaultCause] = &[
 
 /// The entry for the bit at `bit` of `register`, if it is a known status bit.
 pub fn lookup(register: FaultRegister, bit: u8) -> Option<&'static FaultCause> {
-    CAUSES.iter().find(|c| c.register == register && c.bit == bit)
+    CAUSES
+        .iter()
+        .find(|c| c.register == register && c.bit == bit)
 }

@@ -51,22 +51,35 @@ impl FrameLayout {
         let extended = exc_return.extended_frame;
         let secure = exc_return.security.is_some_and(|s| s.secure_stack);
         let ts = fpccr.is_some_and(|f| f & fpu::FPCCR_TS != 0);
-        FrameLayout { state_context: exc_return.has_state_context(), extended, fp_high: extended && secure && ts }
+        FrameLayout {
+            state_context: exc_return.has_state_context(),
+            extended,
+            fp_high: extended && secure && ts,
+        }
     }
 
     /// Offset of stacked R0.
     pub fn basic_offset(&self) -> u32 {
-        if self.state_context { STATE_CONTEXT_SIZE } else { 0 }
+        if self.state_context {
+            STATE_CONTEXT_SIZE
+        } else {
+            0
+        }
     }
 
     /// Offset of the S0 slot, for extended frames.
     pub fn s0_offset(&self) -> Option<u32> {
-        self.extended.then(|| self.basic_offset() + BASIC_FRAME_SIZE)
+        self.extended
+            .then(|| self.basic_offset() + BASIC_FRAME_SIZE)
     }
 
     /// Size without the alignment pad (which depends on the stacked xPSR).
     pub fn size(&self) -> u32 {
-        let frame = if self.extended { EXTENDED_FRAME_SIZE } else { BASIC_FRAME_SIZE };
+        let frame = if self.extended {
+            EXTENDED_FRAME_SIZE
+        } else {
+            BASIC_FRAME_SIZE
+        };
         let high = if self.fp_high { FP_HIGH_SIZE } else { 0 };
         self.basic_offset() + frame + high
     }
@@ -115,6 +128,18 @@ pub enum FpSource {
     /// Lazy stacking was pending but the live registers were not given: the values
     /// are the stale memory in the frame and must not be trusted.
     StaleMemory,
+}
+
+impl fmt::Display for FpSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FpSource::Stacked => "stacked",
+            FpSource::Registers => "live registers (lazy stacking pending)",
+            FpSource::StaleMemory => {
+                "STALE memory (lazy stacking pending, live registers not read)"
+            }
+        })
+    }
 }
 
 /// The interrupted context's S0-S15 and FPSCR.
@@ -213,7 +238,10 @@ impl StackedFrame {
             return Err(FrameError::Misaligned { address });
         }
         if (bytes.len() as u64) < u64::from(size) {
-            return Err(FrameError::TooShort { needed: size, got: bytes.len() });
+            return Err(FrameError::TooShort {
+                needed: size,
+                got: bytes.len(),
+            });
         }
         let w = |offset: u32| word_le(bytes, offset as usize).unwrap_or(0);
         let base = layout.basic_offset();
@@ -221,8 +249,10 @@ impl StackedFrame {
         let padded = xpsr & (1 << 9) != 0;
         let total = u64::from(size) + if padded { 4 } else { 0 };
         let end = u64::from(address) + total;
-        let interrupted_sp =
-            u32::try_from(end).map_err(|_| FrameError::AddressOverflow { address, size: total as u32 })?;
+        let interrupted_sp = u32::try_from(end).map_err(|_| FrameError::AddressOverflow {
+            address,
+            size: total as u32,
+        })?;
 
         let state_context = layout.state_context.then(|| {
             let signature = w(0);
@@ -237,14 +267,22 @@ impl StackedFrame {
                 source: FpSource::Stacked,
                 s: std::array::from_fn(|i| w(s0 + 4 * i as u32)),
                 fpscr: w(s0 + 0x40),
-                s_high: layout.fp_high.then(|| std::array::from_fn(|i| w(s0 + 0x48 + 4 * i as u32))),
+                s_high: layout
+                    .fp_high
+                    .then(|| std::array::from_fn(|i| w(s0 + 0x48 + 4 * i as u32))),
             };
             match lazy_fp {
                 Some(lazy) if lazy_pending_for(lazy, address.wrapping_add(s0)) => match lazy.live {
-                    Some(live) => {
-                        FpContext { source: FpSource::Registers, s: live.s, fpscr: live.fpscr, s_high: None }
-                    }
-                    None => FpContext { source: FpSource::StaleMemory, ..stacked },
+                    Some(live) => FpContext {
+                        source: FpSource::Registers,
+                        s: live.s,
+                        fpscr: live.fpscr,
+                        s_high: None,
+                    },
+                    None => FpContext {
+                        source: FpSource::StaleMemory,
+                        ..stacked
+                    },
                 },
                 _ => stacked,
             }
@@ -278,18 +316,22 @@ impl fmt::Display for StackedFrame {
         write!(
             f,
             "frame at {:#010x}: pc={:#010x} lr={:#010x} xpsr={:#010x} r0={:#010x} r1={:#010x} r2={:#010x} r3={:#010x} r12={:#010x}, interrupted sp={:#010x}",
-            self.address, self.pc, self.lr, self.xpsr, self.r0, self.r1, self.r2, self.r3, self.r12, self.interrupted_sp
+            self.address,
+            self.pc,
+            self.lr,
+            self.xpsr,
+            self.r0,
+            self.r1,
+            self.r2,
+            self.r3,
+            self.r12,
+            self.interrupted_sp
         )?;
         if self.padded {
             f.write_str(" (padded)")?;
         }
         if let Some(fp) = &self.fp {
-            let source = match fp.source {
-                FpSource::Stacked => "stacked",
-                FpSource::Registers => "live registers (lazy stacking pending)",
-                FpSource::StaleMemory => "STALE memory (lazy stacking pending, live registers not read)",
-            };
-            write!(f, ", FP context from {source}")?;
+            write!(f, ", FP context from {}", fp.source)?;
         }
         Ok(())
     }
@@ -302,6 +344,8 @@ pub enum FrameError {
     TooShort { needed: u32, got: usize },
     #[error("exception frame address {address:#010x} is not word aligned")]
     Misaligned { address: u32 },
-    #[error("exception frame at {address:#010x} of {size} bytes runs past the end of the address space")]
+    #[error(
+        "exception frame at {address:#010x} of {size} bytes runs past the end of the address space"
+    )]
     AddressOverflow { address: u32, size: u32 },
 }

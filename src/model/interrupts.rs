@@ -37,6 +37,12 @@ pub struct Prioritized {
     pub priority: Priority,
 }
 
+impl fmt::Display for Prioritized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (priority {})", self.exception, self.priority)
+    }
+}
+
 /// Why a pending exception is not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum BlockReason {
@@ -49,7 +55,10 @@ pub enum BlockReason {
     /// BASEPRI masks priorities at or below it.
     BasePri { basepri: u8 },
     /// The running handler has the same or a more urgent group priority.
-    NotHigherThanRunning { running: ExceptionNumber, running_priority: Priority },
+    NotHigherThanRunning {
+        running: ExceptionNumber,
+        running_priority: Priority,
+    },
 }
 
 impl fmt::Display for BlockReason {
@@ -59,7 +68,10 @@ impl fmt::Display for BlockReason {
             BlockReason::PriMask => f.write_str("masked by PRIMASK"),
             BlockReason::FaultMask => f.write_str("masked by FAULTMASK"),
             BlockReason::BasePri { basepri } => write!(f, "masked by BASEPRI {basepri:#04x}"),
-            BlockReason::NotHigherThanRunning { running, running_priority } => write!(
+            BlockReason::NotHigherThanRunning {
+                running,
+                running_priority,
+            } => write!(
                 f,
                 "not more urgent than the running {running} (priority {running_priority})"
             ),
@@ -74,6 +86,20 @@ pub struct Pending {
     pub exception: ExceptionNumber,
     pub priority: Priority,
     pub blocked_by: Vec<BlockReason>,
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (priority {}) pending", self.exception, self.priority)?;
+        if self.blocked_by.is_empty() {
+            return f.write_str(": nothing holds it back, it is taken next");
+        }
+        for (i, reason) in self.blocked_by.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            write!(f, "{reason}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The result of [`analyze`].
@@ -116,7 +142,11 @@ pub const THREAD_PRIORITY: Priority = 256;
 
 /// Runs the analysis; never fails, missing table entries read as zero.
 pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
-    let grouping = PriorityGrouping::new(if input.profile == Profile::V6M { 0 } else { input.prigroup });
+    let grouping = PriorityGrouping::new(if input.profile == Profile::V6M {
+        0
+    } else {
+        input.prigroup
+    });
     let prio = |n: ExceptionNumber| {
         if n.is_thread() {
             THREAD_PRIORITY
@@ -126,7 +156,10 @@ pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
     };
     let icsr = Icsr::decode(input.icsr);
     let running_n = input.ipsr.unwrap_or(icsr.vectactive);
-    let running = Prioritized { exception: running_n, priority: prio(running_n) };
+    let running = Prioritized {
+        exception: running_n,
+        priority: prio(running_n),
+    };
     let irqs = input.nvic.irqs(input.irq_count);
     let shcsr = Shcsr::from_bits_retain(input.shcsr.unwrap_or(0));
 
@@ -143,7 +176,10 @@ pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
     let mut preempted: Vec<Prioritized> = active
         .into_iter()
         .filter(|&n| n != running_n)
-        .map(|exception| Prioritized { exception, priority: prio(exception) })
+        .map(|exception| Prioritized {
+            exception,
+            priority: prio(exception),
+        })
         .collect();
     preempted.sort_by_key(|p| (p.priority, p.exception));
     preempted.dedup();
@@ -151,7 +187,9 @@ pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
     let m = input.masks;
     let mainline = input.profile.has_basepri_faultmask();
     let basepri = if mainline { m.basepri } else { 0 };
-    let mut execution_priority = running.priority.min(preempted.first().map_or(THREAD_PRIORITY, |p| p.priority));
+    let mut execution_priority = running
+        .priority
+        .min(preempted.first().map_or(THREAD_PRIORITY, |p| p.priority));
     if basepri != 0 {
         execution_priority = execution_priority.min(Priority::from(grouping.group(basepri)));
     }
@@ -162,8 +200,11 @@ pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
         execution_priority = execution_priority.min(-1);
     }
 
-    let mut pending_n: Vec<(ExceptionNumber, bool)> =
-        irqs.iter().filter(|s| s.pending).map(|s| (s.exception(), s.enabled)).collect();
+    let mut pending_n: Vec<(ExceptionNumber, bool)> = irqs
+        .iter()
+        .filter(|s| s.pending)
+        .map(|s| (s.exception(), s.enabled))
+        .collect();
     let system_pending = [
         (icsr.nmipendset, ExceptionNumber::NMI),
         (icsr.pendsvset, ExceptionNumber::PENDSV),
@@ -193,7 +234,8 @@ pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
             if m.faultmask && mainline && priority >= -1 {
                 blocked_by.push(BlockReason::FaultMask);
             }
-            if basepri != 0 && priority >= 0 && priority >= Priority::from(grouping.group(basepri)) {
+            if basepri != 0 && priority >= 0 && priority >= Priority::from(grouping.group(basepri))
+            {
                 blocked_by.push(BlockReason::BasePri { basepri });
             }
             if !running_n.is_thread() && priority >= running.priority {
@@ -202,13 +244,24 @@ pub fn analyze(input: &InterruptInput) -> InterruptAnalysis {
                     running_priority: running.priority,
                 });
             }
-            Pending { exception, priority, blocked_by }
+            Pending {
+                exception,
+                priority,
+                blocked_by,
+            }
         })
         .collect();
     pending.sort_by_key(|p| (p.priority, p.exception));
     pending.dedup_by_key(|p| p.exception);
 
-    InterruptAnalysis { icsr, running, execution_priority, preempted, pending, irqs }
+    InterruptAnalysis {
+        icsr,
+        running,
+        execution_priority,
+        preempted,
+        pending,
+        irqs,
+    }
 }
 
 const SYSTEM_ACTIVE_BITS: [(Shcsr, ExceptionNumber); 10] = [

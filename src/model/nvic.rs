@@ -95,7 +95,9 @@ pub struct PriorityGrouping {
 impl PriorityGrouping {
     /// `prigroup` is taken modulo 8.
     pub fn new(prigroup: u8) -> PriorityGrouping {
-        PriorityGrouping { prigroup: prigroup & 7 }
+        PriorityGrouping {
+            prigroup: prigroup & 7,
+        }
     }
 
     fn sub_mask(self) -> u8 {
@@ -156,7 +158,9 @@ impl NvicTables {
     /// The state of IRQ 0 .. `count`; words or bytes missing read as zero.
     pub fn irqs(&self, count: u16) -> Vec<IrqState> {
         let bit = |table: &[u32], irq: u16| {
-            table.get(usize::from(irq / 32)).is_some_and(|w| w & (1 << (irq % 32)) != 0)
+            table
+                .get(usize::from(irq / 32))
+                .is_some_and(|w| w & (1 << (irq % 32)) != 0)
         };
         (0..count)
             .map(|irq| IrqState {
@@ -176,7 +180,11 @@ pub type Priority = i16;
 
 impl fmt::Display for Icsr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "active {}, pending {}", self.vectactive, self.vectpending)?;
+        write!(
+            f,
+            "active {}, pending {}",
+            self.vectactive, self.vectpending
+        )?;
         if self.rettobase {
             f.write_str(", returns to base")?;
         }

@@ -26,6 +26,17 @@ pub enum RegionKind {
     Other,
 }
 
+impl fmt::Display for RegionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegionKind::Flash => "flash",
+            RegionKind::Ram => "RAM",
+            RegionKind::Peripheral => "peripheral",
+            RegionKind::Other => "other",
+        })
+    }
+}
+
 /// A range of addresses with memory or devices behind it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MemoryRegion {
@@ -37,7 +48,10 @@ pub struct MemoryRegion {
 impl MemoryRegion {
     /// `[address, address + len)` lies inside this region.
     pub fn contains_range(&self, address: u32, len: u32) -> bool {
-        let (start, end) = (u64::from(self.start), u64::from(self.start) + u64::from(self.len));
+        let (start, end) = (
+            u64::from(self.start),
+            u64::from(self.start) + u64::from(self.len),
+        );
         let a = u64::from(address);
         a >= start && a + u64::from(len) <= end
     }
@@ -131,21 +145,41 @@ pub enum UndefinedReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum V6mFinding {
     /// ARMv6-M faults on every unaligned halfword or word access.
-    UnalignedAccess { access: Access },
+    UnalignedAccess {
+        access: Access,
+    },
     /// The access touches no known memory region.
-    OutsideMemory { access: Access },
+    OutsideMemory {
+        access: Access,
+    },
     /// The access is aligned and inside a known region: the cause is elsewhere
     /// (a peripheral without clock, a protected region, an MPU fault).
-    AccessInKnownMemory { access: Access, kind: RegionKind },
+    AccessInKnownMemory {
+        access: Access,
+        kind: RegionKind,
+    },
     /// The address needs a register whose value is unknown.
-    AddressUnknown { register: u8 },
+    AddressUnknown {
+        register: u8,
+    },
     /// The stacked PC itself is outside every known region, odd, or unreadable: a bad branch.
-    BadFetch { pc: u32 },
+    BadFetch {
+        pc: u32,
+    },
     /// BKPT with no debugger to take it: escalates to HardFault.
-    BreakpointWithoutDebugger { imm: u8 },
+    BreakpointWithoutDebugger {
+        imm: u8,
+    },
     /// SVC executed where SVCall could not be taken (PRIMASK set, or not above the current priority).
-    SvcCannotBeTaken { number: u8, primask: Option<bool>, svc_priority: Option<u8>, current_priority: Option<i16> },
-    UndefinedInstruction { reason: UndefinedReason },
+    SvcCannotBeTaken {
+        number: u8,
+        primask: Option<bool>,
+        svc_priority: Option<u8>,
+        current_priority: Option<i16>,
+    },
+    UndefinedInstruction {
+        reason: UndefinedReason,
+    },
     /// The bytes given end inside a 32-bit instruction: read 4 bytes at the PC.
     NeedMoreBytes,
     /// The instruction neither accesses memory nor explains the fault by itself.
@@ -159,29 +193,42 @@ impl fmt::Display for V6mFinding {
             V6mFinding::UnalignedAccess { access: a } => write!(
                 f,
                 "unaligned {}-byte {} at {:#010x}: ARMv6-M faults on every unaligned access",
-                a.size, dir(a), a.address
+                a.size,
+                dir(a),
+                a.address
             ),
             V6mFinding::OutsideMemory { access: a } => write!(
                 f,
                 "{} of {} bytes at {:#010x} is outside every known memory region (bad pointer?)",
-                dir(a), a.len(), a.address
+                dir(a),
+                a.len(),
+                a.address
             ),
             V6mFinding::AccessInKnownMemory { access: a, kind } => write!(
                 f,
-                "{} at {:#010x} is aligned and inside {kind:?} memory: check peripheral clocks and protection",
-                dir(a), a.address
+                "{} at {:#010x} is aligned and inside {kind} memory: check peripheral clocks and protection",
+                dir(a),
+                a.address
             ),
             V6mFinding::AddressUnknown { register } => {
-                write!(f, "the address depends on r{register}, whose value is not known")
+                write!(
+                    f,
+                    "the address depends on r{register}, whose value is not known"
+                )
             }
             V6mFinding::BadFetch { pc } => {
-                write!(f, "the stacked PC {pc:#010x} is not executable memory: a bad branch or return")
+                write!(
+                    f,
+                    "the stacked PC {pc:#010x} is not executable memory: a bad branch or return"
+                )
             }
             V6mFinding::BreakpointWithoutDebugger { imm } => write!(
                 f,
                 "BKPT #{imm} executed with no debugger attached (semihosting call or assertion?)"
             ),
-            V6mFinding::SvcCannotBeTaken { number, primask, .. } => {
+            V6mFinding::SvcCannotBeTaken {
+                number, primask, ..
+            } => {
                 write!(f, "SVC #{number} could not be taken")?;
                 if *primask == Some(true) {
                     f.write_str(" (PRIMASK set)")?;
@@ -189,14 +236,22 @@ impl fmt::Display for V6mFinding {
                 f.write_str(": SVCall must be more urgent than the code calling it")
             }
             V6mFinding::UndefinedInstruction { reason } => match reason {
-                UndefinedReason::NotAnInstruction => f.write_str("undefined instruction: data executed as code?"),
-                UndefinedReason::Udf { imm } => write!(f, "UDF #{imm}: a deliberate trap (panic or abort)"),
+                UndefinedReason::NotAnInstruction => {
+                    f.write_str("undefined instruction: data executed as code?")
+                }
+                UndefinedReason::Udf { imm } => {
+                    write!(f, "UDF #{imm}: a deliberate trap (panic or abort)")
+                }
                 UndefinedReason::NotInArmv6m => {
                     f.write_str("instruction not available on ARMv6-M: code built for another core")
                 }
             },
-            V6mFinding::NeedMoreBytes => f.write_str("a 32-bit instruction: 4 bytes at the stacked PC are needed"),
-            V6mFinding::NoExplanation => f.write_str("the instruction at the stacked PC does not explain the fault"),
+            V6mFinding::NeedMoreBytes => {
+                f.write_str("a 32-bit instruction: 4 bytes at the stacked PC are needed")
+            }
+            V6mFinding::NoExplanation => {
+                f.write_str("the instruction at the stacked PC does not explain the fault")
+            }
         }
     }
 }
@@ -221,21 +276,38 @@ pub fn analyze(input: &V6mInput<'_>) -> V6mAnalysis {
     let pc = input.registers.r[15];
     let mut findings = Vec::new();
     let fetch_ok = pc.is_none_or(|pc| {
-        pc % 2 == 0 && (input.regions.is_empty() || input.regions.iter().any(|r| r.contains_range(pc, 2)))
+        pc % 2 == 0
+            && (input.regions.is_empty() || input.regions.iter().any(|r| r.contains_range(pc, 2)))
     });
     let Some(bytes) = input.instruction.filter(|_| fetch_ok) else {
-        findings.push(V6mFinding::BadFetch { pc: pc.unwrap_or(0) });
-        return V6mAnalysis { pc, disassembly: None, findings };
+        findings.push(V6mFinding::BadFetch {
+            pc: pc.unwrap_or(0),
+        });
+        return V6mAnalysis {
+            pc,
+            disassembly: None,
+            findings,
+        };
     };
     let inst = match decode_thumb(bytes) {
         Ok(inst) => inst,
         Err(DecodeError::ExhaustedInput) => {
             findings.push(V6mFinding::NeedMoreBytes);
-            return V6mAnalysis { pc, disassembly: None, findings };
+            return V6mAnalysis {
+                pc,
+                disassembly: None,
+                findings,
+            };
         }
         Err(_) => {
-            findings.push(V6mFinding::UndefinedInstruction { reason: UndefinedReason::NotAnInstruction });
-            return V6mAnalysis { pc, disassembly: None, findings };
+            findings.push(V6mFinding::UndefinedInstruction {
+                reason: UndefinedReason::NotAnInstruction,
+            });
+            return V6mAnalysis {
+                pc,
+                disassembly: None,
+                findings,
+            };
         }
     };
     let disassembly = Some(inst.to_string());
@@ -244,7 +316,9 @@ pub fn analyze(input: &V6mInput<'_>) -> V6mAnalysis {
         _ => 0,
     };
     match inst.opcode {
-        Opcode::UDF => findings.push(V6mFinding::UndefinedInstruction { reason: UndefinedReason::Udf { imm } }),
+        Opcode::UDF => findings.push(V6mFinding::UndefinedInstruction {
+            reason: UndefinedReason::Udf { imm },
+        }),
         Opcode::BKPT => {
             if input.debugger_attached != Some(true) {
                 findings.push(V6mFinding::BreakpointWithoutDebugger { imm: imm as u8 });
@@ -252,7 +326,9 @@ pub fn analyze(input: &V6mInput<'_>) -> V6mAnalysis {
         }
         Opcode::SVC => findings.push(svc_finding(imm as u8, input.svc)),
         _ if input.profile == Profile::V6M && !in_armv6m(&inst) => {
-            findings.push(V6mFinding::UndefinedInstruction { reason: UndefinedReason::NotInArmv6m })
+            findings.push(V6mFinding::UndefinedInstruction {
+                reason: UndefinedReason::NotInArmv6m,
+            })
         }
         _ => match access_of(&inst, &input.registers) {
             Some(Ok(access)) => check_access(access, input.regions, &mut findings),
@@ -266,7 +342,11 @@ pub fn analyze(input: &V6mInput<'_>) -> V6mAnalysis {
             None => findings.push(V6mFinding::NoExplanation),
         }
     }
-    V6mAnalysis { pc, disassembly, findings }
+    V6mAnalysis {
+        pc,
+        disassembly,
+        findings,
+    }
 }
 
 fn svc_finding(number: u8, ctx: Option<SvcPriorityContext>) -> V6mFinding {
@@ -285,11 +365,15 @@ fn check_access(access: Access, regions: &[MemoryRegion], findings: &mut Vec<V6m
     if regions.is_empty() {
         return;
     }
-    match regions.iter().find(|r| r.contains_range(access.address, access.len())) {
+    match regions
+        .iter()
+        .find(|r| r.contains_range(access.address, access.len()))
+    {
         None => findings.push(V6mFinding::OutsideMemory { access }),
-        Some(r) if access.is_aligned() => {
-            findings.push(V6mFinding::AccessInKnownMemory { access, kind: r.kind })
-        }
+        Some(r) if access.is_aligned() => findings.push(V6mFinding::AccessInKnownMemory {
+            access,
+            kind: r.kind,
+        }),
         Some(_) => {}
     }
 }
@@ -299,7 +383,13 @@ fn in_armv6m(inst: &Instruction) -> bool {
     if inst.wide {
         return matches!(
             inst.opcode,
-            Opcode::BL | Opcode::MSR | Opcode::MRS | Opcode::DMB | Opcode::DSB | Opcode::ISB | Opcode::UDF
+            Opcode::BL
+                | Opcode::MSR
+                | Opcode::MRS
+                | Opcode::DMB
+                | Opcode::DSB
+                | Opcode::ISB
+                | Opcode::UDF
         );
     }
     !matches!(inst.opcode, Opcode::CBZ | Opcode::CBNZ | Opcode::IT)
@@ -311,18 +401,33 @@ pub fn access_of(inst: &Instruction, regs: &CoreRegisters) -> Option<Result<Acce
     let (size, write) = match inst.opcode {
         Opcode::LDR | Opcode::LDREX | Opcode::LDRT => (4, false),
         Opcode::STR | Opcode::STREX | Opcode::STRT => (4, true),
-        Opcode::LDRH | Opcode::LDRSH | Opcode::LDRHT | Opcode::LDRSHT | Opcode::LDREXH => (2, false),
+        Opcode::LDRH | Opcode::LDRSH | Opcode::LDRHT | Opcode::LDRSHT | Opcode::LDREXH => {
+            (2, false)
+        }
         Opcode::STRH | Opcode::STRHT | Opcode::STREXH => (2, true),
-        Opcode::LDRB | Opcode::LDRSB | Opcode::LDRBT | Opcode::LDRSBT | Opcode::LDREXB => (1, false),
+        Opcode::LDRB | Opcode::LDRSB | Opcode::LDRBT | Opcode::LDRSBT | Opcode::LDREXB => {
+            (1, false)
+        }
         Opcode::STRB | Opcode::STRBT | Opcode::STREXB => (1, true),
         Opcode::LDRD => (4, false),
         Opcode::STRD => (4, true),
-        Opcode::PUSH | Opcode::POP | Opcode::LDM(..) | Opcode::STM(..) => return Some(multiple(inst, regs)),
+        Opcode::PUSH | Opcode::POP | Opcode::LDM(..) | Opcode::STM(..) => {
+            return Some(multiple(inst, regs));
+        }
         _ => return None,
     };
-    let count = if matches!(inst.opcode, Opcode::LDRD | Opcode::STRD) { 2 } else { 1 };
+    let count = if matches!(inst.opcode, Opcode::LDRD | Opcode::STRD) {
+        2
+    } else {
+        1
+    };
     let memory = inst.operands.iter().find(|o| is_memory_operand(o))?;
-    Some(address_of(memory, regs).map(|address| Access { address, size, count, write }))
+    Some(address_of(memory, regs).map(|address| Access {
+        address,
+        size,
+        count,
+        write,
+    }))
 }
 
 fn is_memory_operand(op: &Operand) -> bool {
@@ -347,7 +452,11 @@ fn reg_value(reg: Reg, regs: &CoreRegisters) -> Result<u32, u8> {
 }
 
 fn offset(base: u32, amount: u32, add: bool) -> u32 {
-    if add { base.wrapping_add(amount) } else { base.wrapping_sub(amount) }
+    if add {
+        base.wrapping_add(amount)
+    } else {
+        base.wrapping_sub(amount)
+    }
 }
 
 fn address_of(op: &Operand, regs: &CoreRegisters) -> Result<u32, u8> {
@@ -403,5 +512,10 @@ fn multiple(inst: &Instruction, regs: &CoreRegisters) -> Result<Access, u8> {
         }
         _ => return Err(15),
     };
-    Ok(Access { address, size: 4, count, write })
+    Ok(Access {
+        address,
+        size: 4,
+        count,
+        write,
+    })
 }

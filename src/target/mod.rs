@@ -230,24 +230,39 @@ pub trait Target {
 
     /// Reads the readable beginning of `buf.len()` bytes at `address` and returns its
     /// length (0 when nothing there is readable); for stacks that run into unmapped
-    /// memory. Backends may override; this one bisects with [`Target::read_memory`].
+    /// memory. Readability is taken to change at word boundaries, as Cortex-M memory
+    /// regions do. This default bisects with [`Target::read_memory`], splitting at the
+    /// most aligned address first (where regions end), so a stack that ends at the top
+    /// of RAM costs three reads.
     fn read_memory_partial(&mut self, address: u32, buf: &mut [u8]) -> Result<usize> {
         match self.read_memory(address, buf) {
             Ok(()) => return Ok(buf.len()),
             Err(TargetError::MemoryUnreadable { .. }) => {}
             Err(e) => return Err(e),
         }
-        // The first `lo` bytes are read; the first `hi` are not all readable.
+        // The first `lo` bytes are read; [lo, hi) holds an unreadable byte.
         let (mut lo, mut hi) = (0usize, buf.len());
+        let start = u64::from(address);
         while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
+            let mid = (most_aligned_between(start + lo as u64, start + hi as u64) - start) as usize;
             match self.read_memory(address.wrapping_add(lo as u32), &mut buf[lo..mid]) {
                 Ok(()) => lo = mid,
-                Err(TargetError::MemoryUnreadable { .. }) => hi = mid,
+                Err(TargetError::MemoryUnreadable { .. }) => {
+                    hi = mid;
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
+            // Regions end at aligned addresses: probe the word just past a success.
+            let word = 4.min(hi - lo);
+            if (start + lo as u64) % 4 == 0 && word == 4 {
+                match self.read_memory(address.wrapping_add(lo as u32), &mut buf[lo..lo + 4]) {
+                    Ok(()) => lo += 4,
+                    Err(TargetError::MemoryUnreadable { .. }) => return Ok(lo),
+                    Err(e) => return Err(e),
+                }
+            }
         }
-        // Byte `lo` is the first unreadable one: [lo, hi) always holds one.
         Ok(lo)
     }
 
@@ -292,6 +307,16 @@ pub trait Target {
     /// Leaves the target: clears every breakpoint isrscope set, restores what it
     /// changed, resumes the core when `resume` is true, then closes the link.
     fn detach(&mut self, resume: bool) -> Result<()>;
+}
+
+/// The address strictly between `lo` and `hi` with the most trailing zero bits.
+fn most_aligned_between(lo: u64, hi: u64) -> u64 {
+    debug_assert!(hi - lo >= 2);
+    (0..=32u32)
+        .rev()
+        .map(|shift| (hi - 1) & !((1u64 << shift) - 1))
+        .find(|c| *c > lo)
+        .unwrap_or(lo + 1)
 }
 
 impl fmt::Display for StopReason {

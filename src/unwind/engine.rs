@@ -512,29 +512,47 @@ impl<'a, 't> Engine<'a, 't> {
         } else {
             ("MSP".to_string(), lowest_msp?)
         };
-        let bottom = region.as_ref().and_then(|r| r.bottom).or_else(|| {
-            self.image.memory_regions().iter().filter(|r| r.kind == RegionKind::Ram).map(|r| r.start).min()
-        });
         let top = region.as_ref().map(|r| r.top);
-        let overflow_bytes = bottom.map(|b| b.saturating_sub(sp)).unwrap_or(0);
-        // Recursion: scan what is left of the stack, from its bottom (or the SP when
-        // it is still inside) to the top.
-        let recursion = match (bottom, top) {
-            (Some(b), Some(t)) if stack == "MSP" && t > b && t - b <= 256 * 1024 => {
-                let start = if sp > b && sp < t { sp } else { b };
+        // The RAM block that holds the stack: the stack may legally grow below the
+        // linker's reservation (into heap or .bss) but never below this.
+        let ram_start = self
+            .image
+            .memory_regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::Ram)
+            .find(|r| top.is_some_and(|t| t > r.start && t <= r.end))
+            .map(|r| r.start);
+        let reserved = region.as_ref().and_then(|r| r.bottom.map(|b| (b, r.bottom_symbol.clone().unwrap_or_default())));
+        let (boundary, boundary_name) = match (ram_start, &reserved) {
+            (Some(r), _) if sp < r => (Some(r), "the start of RAM".to_string()),
+            (_, Some((b, name))) => (Some(*b), name.clone()),
+            (Some(r), None) => (Some(r), "the start of RAM".to_string()),
+            (None, None) => (None, String::new()),
+        };
+        let overflow_bytes = boundary.map(|b| b.saturating_sub(sp)).unwrap_or(0);
+        // Recursion: scan what is left of the stack, from the lowest readable address
+        // the stack can have reached up to its top (at most 256 KiB).
+        let recursion = match (boundary.or(ram_start), top) {
+            (Some(b), Some(t)) if stack == "MSP" && t > b => {
+                let floor = ram_start.unwrap_or(b).max(t.saturating_sub(256 * 1024));
+                let start = sp.clamp(floor, t);
                 let addrs = heuristic::return_addresses(self.image, &mut self.mem, start, t);
                 heuristic::recursion(self.image, &addrs, 3)
             }
             _ => None,
         };
-        let mut explanation = match (overflow_bytes, bottom, top) {
-            (n, Some(b), Some(t)) if n > 0 => format!(
-                "stack overflow: {stack} = {sp:#010x} is {n} bytes below the stack's bottom {b:#010x} (stack {b:#010x}..{t:#010x})"
+        let span = match (reserved.as_ref(), top) {
+            (Some((b, _)), Some(t)) => format!(" (stack reserved {b:#010x}..{t:#010x})"),
+            _ => String::new(),
+        };
+        let mut explanation = match boundary {
+            Some(b) if overflow_bytes > 0 => {
+                format!("stack overflow: {stack} = {sp:#010x} is {overflow_bytes} bytes below {boundary_name} {b:#010x}{span}")
+            }
+            Some(_) => format!(
+                "stacking error with {stack} = {sp:#010x} inside the stack{span}: a guard region (MPU) or a bad SP"
             ),
-            (_, Some(b), Some(t)) => format!(
-                "stacking error with {stack} = {sp:#010x} inside the stack {b:#010x}..{t:#010x}: a guard region (MPU) or a bad SP"
-            ),
-            _ => format!("stack overflow suspected: {stack} = {sp:#010x}"),
+            None => format!("stack overflow suspected: {stack} = {sp:#010x}"),
         };
         if stacking_error {
             explanation.push_str("; CFSR reports a stacking error (STKERR/MSTKERR): the exception frame was not written, so the interrupted context is lost");
@@ -549,8 +567,10 @@ impl<'a, 't> Engine<'a, 't> {
         Some(StackOverflow {
             stack,
             sp,
-            region_bottom: bottom,
+            region_bottom: reserved.map(|r| r.0),
             region_top: top,
+            boundary,
+            boundary_name,
             overflow_bytes,
             stacking_error,
             recursion,

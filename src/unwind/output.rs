@@ -178,8 +178,13 @@ pub struct StackOverflow {
     /// The stack region `[bottom, top)` from the image's linker symbols, when known.
     pub region_bottom: Option<u32>,
     pub region_top: Option<u32>,
-    /// Bytes below the region's bottom (0 when SP is inside but a stacking error says
-    /// the push failed, e.g. an MPU guard region).
+    /// The boundary the SP crossed: the start of RAM when the SP left RAM, else the
+    /// stack region's bottom.
+    pub boundary: Option<u32>,
+    /// What `boundary` is, e.g. "the start of RAM" or "__StackLimit".
+    pub boundary_name: String,
+    /// Bytes below `boundary` (0 when SP is inside but a stacking error says the push
+    /// failed, e.g. an MPU guard region).
     pub overflow_bytes: u32,
     /// CFSR.STKERR or CFSR.MSTKERR was set.
     pub stacking_error: bool,

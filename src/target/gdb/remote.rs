@@ -580,6 +580,8 @@ impl GdbTarget {
             StopReply::Signal { signal, .. } => {
                 self.state = RunState::Halted(StopReason::Requested);
                 let pc = if *signal == 5 && (!self.breakpoints.is_empty() || self.caps.vector_catch) {
+                    // One g rather than p: whoever stopped here wants the rest next.
+                    self.read_g()?;
                     Some(self.read_register(reg::PC)?)
                 } else {
                     None
