@@ -233,3 +233,25 @@ fn breakpoints_stepping_halting_and_writing() {
     let original = u32::from_le_bytes(loaded_bytes(&elf, handler, 4).try_into().unwrap());
     assert_eq!(view.word("handler"), original, "no breakpoint instruction left in the handler");
 }
+
+#[test]
+fn detach_leaves_the_core_halted_or_running_as_asked() {
+    let s = scenario("c-busfault");
+    let elf = s.elf_path();
+    let reset = symbol(&elf, "Reset_Handler");
+    let qemu = Qemu::start(&s.machine, &elf);
+    let mut t = connect(&qemu);
+    t.set_breakpoint(symbol(&elf, "main"), BreakpointKind::Software).unwrap();
+    t.detach(false).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut t = connect(&qemu);
+    assert_eq!(t.read_register(reg::PC).unwrap(), reset, "still halted at reset");
+    assert!(t.breakpoints().is_empty());
+    t.detach(true).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut t = connect(&qemu);
+    let pc = t.read_register(reg::PC).unwrap();
+    assert_ne!(pc, reset, "it ran after detach(true)");
+    assert_ne!(pc, symbol(&elf, "main"), "and did not stop at the removed breakpoint");
+    t.detach(false).unwrap();
+}

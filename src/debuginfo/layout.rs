@@ -123,17 +123,14 @@ pub(crate) fn memory_regions(image: &Image) -> Vec<MemoryRegion> {
             // Same RAM block: within 1 MiB of an existing RAM region.
             v.abs_diff(r.start) < 0x10_0000 || v.abs_diff(r.end) < 0x10_0000
         });
-        match near {
-            Some(r) => {
-                if v > r.end {
-                    r.end = v;
-                    r.source = format!("{} (extended to {name})", r.source);
-                } else if v < r.start {
-                    r.start = v;
-                    r.source = format!("{} (extended to {name})", r.source);
-                }
+        if let Some(r) = near {
+            if v > r.end {
+                r.end = v;
+                r.source = format!("{} (extended to {name})", r.source);
+            } else if v < r.start {
+                r.start = v;
+                r.source = format!("{} (extended to {name})", r.source);
             }
-            None => {}
         }
     }
     out.retain(|r| r.end > r.start);

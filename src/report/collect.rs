@@ -104,7 +104,7 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
 
     let exception_frames: Vec<ExceptionFrame> = backtrace
         .as_ref()
-        .map(|bt| bt.exceptions().filter_map(exception_frame).collect())
+        .map(|bt| bt.exceptions().filter_map(|e| exception_frame(e, image)).collect())
         .unwrap_or_default();
     let entries: Vec<BacktraceEntry> = backtrace
         .as_ref()
@@ -185,7 +185,7 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
             description: caps.description.clone(),
             core: cpuid.map(|c| c.to_string()),
             profile: profile.map(|p: Profile| p.to_string()),
-            stop: opts.stop.as_ref().map(|s| s.to_string()),
+            stop: opts.stop.as_ref().map(|s| describe_stop(s, image)),
             elf: image.and_then(|i| i.path()).map(|p| p.display().to_string()),
         },
         exception,
@@ -232,10 +232,19 @@ fn fault_summary(regs: &FaultRegisters, analysis: &FaultAnalysis) -> FaultSummar
     }
 }
 
-fn exception_frame(e: &unwind::ExceptionEntry) -> Option<ExceptionFrame> {
+/// The symbol the ELF's vector table names as `exception`'s handler.
+fn handler_name(image: Option<&Image>, exception: ExceptionNumber) -> Option<String> {
+    let image = image?;
+    let entry = *image.vector_table()?.words.get(usize::from(exception.0))?;
+    let sym = image.symbols().function_at(entry & !1)?;
+    (sym.address & !1 == entry & !1).then(|| sym.demangled.clone())
+}
+
+fn exception_frame(e: &unwind::ExceptionEntry, image: Option<&Image>) -> Option<ExceptionFrame> {
     let f = e.frame.as_ref()?;
     Some(ExceptionFrame {
         exception: e.exception,
+        handler: handler_name(image, e.exception),
         exc_return: e.exc_return,
         stack: e.stack.split('_').next().unwrap_or("").to_lowercase(),
         secure: e.decoded.as_ref().and_then(|d| d.security).map(|s| s.secure_stack),
@@ -296,6 +305,20 @@ fn backtrace_entry(frame: &Frame) -> BacktraceEntry {
             exception: Some(e.exception),
             exc_return: e.exc_return,
         },
+    }
+}
+
+/// The stop reason, with the symbol a breakpoint address belongs to.
+fn describe_stop(stop: &StopReason, image: Option<&Image>) -> String {
+    match (stop, image.and_then(|i| match stop {
+        StopReason::Breakpoint { pc } => i.symbols().function_at(*pc),
+        _ => None,
+    })) {
+        (StopReason::Breakpoint { pc }, Some(sym)) if sym.address & !1 == *pc => {
+            format!("breakpoint at the entry of {} ({pc:#010x})", sym.demangled)
+        }
+        (StopReason::Breakpoint { pc }, Some(sym)) => format!("breakpoint at {pc:#010x} in {}", sym.demangled),
+        (s, _) => s.to_string(),
     }
 }
 

@@ -60,6 +60,8 @@ pub struct TargetSummary {
 pub struct ExceptionFrame {
     /// The exception whose entry pushed this frame.
     pub exception: ExceptionNumber,
+    /// Its handler's symbol, from the ELF's vector table (e.g. "TIM2_IRQHandler").
+    pub handler: Option<String>,
     /// `None` when the firmware overwrote LR and the frame was recovered otherwise.
     pub exc_return: Option<u32>,
     /// "msp" or "psp".

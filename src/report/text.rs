@@ -138,10 +138,15 @@ fn render_frame(o: &mut String, st: Style, i: usize, f: &ExceptionFrame) {
         (false, false) => "basic frame",
     };
     let interrupted = if f.interrupted.is_thread() { "thread mode".to_string() } else { f.interrupted.to_string() };
+    let name = match &f.handler {
+        // Core exceptions are clear by name; an IRQ number needs its handler.
+        Some(h) if f.exception.irq().is_some() => format!("{} ({h})", f.exception),
+        _ => f.exception.to_string(),
+    };
     let _ = writeln!(
         o,
         "  #{i} {} entered from {interrupted}: {exc_return}, {kind} at {:#010x} on {}, interrupted SP {:#010x}",
-        st.cyan(&f.exception.to_string()),
+        st.cyan(&name),
         f.address,
         f.stack,
         f.interrupted_sp

@@ -43,6 +43,7 @@ pub(crate) struct Engine<'a, 't> {
     lost_frame: Option<u32>,
 }
 
+#[allow(clippy::large_enum_variant)] // one per step, moved at once
 enum Next {
     Continue(RegisterSet, UnwindMethod),
     Stop(Termination),
@@ -238,10 +239,12 @@ impl<'a, 't> Engine<'a, 't> {
             }
         }
         if !in_code(self.image, ra) {
-            return Next::Stop(Termination::InvalidReturnAddress {
-                address: ra,
-                reason: "not in any code section of the image".into(),
-            });
+            let reason = if ra & !1 == 0 {
+                "zero: the outermost frame of a task, a stack switched inside this function, or a corrupt stack"
+            } else {
+                "not in any code section of the image"
+            };
+            return Next::Stop(Termination::InvalidReturnAddress { address: ra, reason: reason.into() });
         }
         let Some(caller_sp) = caller.sp() else {
             return Next::Stop(Termination::UnknownRegister { register: "sp".into() });
@@ -461,7 +464,7 @@ impl<'a, 't> Engine<'a, 't> {
             let plausible = xpsr & (1 << 24) != 0
                 && in_code(self.image, pc)
                 && ipsr != self.exception
-                && !(stack == StackPointer::Process && !ipsr.is_thread());
+                && (stack != StackPointer::Process || ipsr.is_thread());
             if !plausible {
                 continue;
             }
@@ -504,7 +507,7 @@ impl<'a, 't> Engine<'a, 't> {
         let below = |sp: u32| region.as_ref().and_then(|r| r.bottom).is_some_and(|b| sp < b);
         let msp_bad = lowest_msp.is_some_and(|sp| below(sp) || !self.sp_in_ram(sp));
         let psp_bad_stkerr = stacking_error && self.lost_frame.is_some() && self.psp_used;
-        if !(msp_bad || (stacking_error && !psp_bad_stkerr)) && !psp_bad_stkerr {
+        if !(msp_bad || stacking_error) {
             return None;
         }
         let (stack, sp) = if psp_bad_stkerr && !msp_bad {

@@ -53,6 +53,7 @@ impl Backtrace {
 /// One line of the backtrace: a function, or the entry into an exception handler.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // both variants carry registers or a frame
 pub enum Frame {
     Frame(FunctionFrame),
     Exception(ExceptionEntry),
