@@ -13,7 +13,10 @@ use support_fake_gdb::fake::{self, Act, frame};
 const TIMEOUT: Duration = Duration::from_millis(400);
 
 fn options() -> ConnectOptions {
-    ConnectOptions { timeout: TIMEOUT, ..Default::default() }
+    ConnectOptions {
+        timeout: TIMEOUT,
+        ..Default::default()
+    }
 }
 
 fn connect(server: &fake::FakeServer) -> Result<GdbTarget, TargetError> {
@@ -21,11 +24,16 @@ fn connect(server: &fake::FakeServer) -> Result<GdbTarget, TargetError> {
 }
 
 /// Runs `f`, checks it failed within the timeout (plus slack) and returns the message.
-fn fails_in_time<T: std::fmt::Debug>(f: impl FnOnce() -> Result<T, TargetError>) -> (TargetError, String) {
+fn fails_in_time<T: std::fmt::Debug>(
+    f: impl FnOnce() -> Result<T, TargetError>,
+) -> (TargetError, String) {
     let started = Instant::now();
     let err = f().expect_err("an error");
     let elapsed = started.elapsed();
-    assert!(elapsed < TIMEOUT * 3 + Duration::from_millis(500), "took {elapsed:?}: {err}");
+    assert!(
+        elapsed < TIMEOUT * 3 + Duration::from_millis(500),
+        "took {elapsed:?}: {err}"
+    );
     let text = err.to_string();
     (err, text)
 }
@@ -35,20 +43,32 @@ fn a_well_behaved_fake_connects_and_reads() {
     let server = fake::start(vec![]);
     let mut t = connect(&server).unwrap();
     // The fake's g reply has xpsr = 0x01000000, its p replies are all zero: one g for all.
-    assert_eq!(t.read_registers().unwrap().get(reg::XPSR), Some(0x0100_0000));
+    assert_eq!(
+        t.read_registers().unwrap().get(reg::XPSR),
+        Some(0x0100_0000)
+    );
     let mut buf = [1u8; 16];
     t.read_memory(0x2000_0000, &mut buf).unwrap();
     assert_eq!(buf, [0u8; 16]);
     let stats = t.stats();
-    assert!(stats.packets_sent >= 5 && stats.round_trips >= 5, "{stats:?}");
+    assert!(
+        stats.packets_sent >= 5 && stats.round_trips >= 5,
+        "{stats:?}"
+    );
 }
 
 #[test]
 fn bad_checksums_are_retried_then_reported() {
-    let server = fake::start(vec![("qSupported", Act::BadChecksum("PacketSize=1000;qXfer:features:read+".into()))]);
+    let server = fake::start(vec![(
+        "qSupported",
+        Act::BadChecksum("PacketSize=1000;qXfer:features:read+".into()),
+    )]);
     let (err, text) = fails_in_time(|| connect(&server));
     assert!(matches!(err, TargetError::Protocol { .. }), "{err:?}");
-    assert!(text.contains("bad checksum") && text.contains("qSupported"), "{text}");
+    assert!(
+        text.contains("bad checksum") && text.contains("qSupported"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -108,21 +128,43 @@ fn garbage_instead_of_packets() {
     let server = fake::start(vec![("g", Act::Raw(vec![b'x'; 5000]))]);
     let mut t = connect(&server).unwrap();
     let (_, text) = fails_in_time(|| t.read_registers());
-    assert!(text.contains("not RSP packets") && text.contains("reading the registers"), "{text}");
+    assert!(
+        text.contains("not RSP packets") && text.contains("reading the registers"),
+        "{text}"
+    );
 }
 
 #[test]
 fn error_codes_name_the_request() {
-    let server = fake::start(vec![("m", Act::Reply("E14".into())), ("Z0", Act::Reply("E01".into()))]);
+    let server = fake::start(vec![
+        ("m", Act::Reply("E14".into())),
+        ("Z0", Act::Reply("E01".into())),
+    ]);
     let mut t = connect(&server).unwrap();
     let mut buf = [0u8; 4];
     let (err, text) = fails_in_time(|| t.read_memory(0x6000_0000, &mut buf));
-    assert!(matches!(err, TargetError::MemoryUnreadable { address: 0x6000_0000, len: 4, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            TargetError::MemoryUnreadable {
+                address: 0x6000_0000,
+                len: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(text.contains("E14"), "{text}");
     let (err, text) = fails_in_time(|| t.set_breakpoint(0x0800_0100, BreakpointKind::Software));
     assert!(matches!(err, TargetError::Refused { .. }), "{err:?}");
-    assert!(text.contains("setting a software breakpoint at 0x08000100") && text.contains("E01"), "{text}");
-    assert!(t.breakpoints().is_empty(), "a refused breakpoint is not tracked");
+    assert!(
+        text.contains("setting a software breakpoint at 0x08000100") && text.contains("E01"),
+        "{text}"
+    );
+    assert!(
+        t.breakpoints().is_empty(),
+        "a refused breakpoint is not tracked"
+    );
 }
 
 #[test]
@@ -132,7 +174,10 @@ fn an_unexpected_stop_reply_in_place_of_data() {
     let mut buf = [0u8; 4];
     let (err, text) = fails_in_time(|| t.read_memory(0x2000_0000, &mut buf));
     assert!(matches!(err, TargetError::Protocol { .. }), "{err:?}");
-    assert!(text.contains("unexpected reply") && text.contains("T05"), "{text}");
+    assert!(
+        text.contains("unexpected reply") && text.contains("T05"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -152,7 +197,10 @@ fn run_length_encoding_and_console_output_are_decoded() {
     let mut monitor = frame(b"O68656c6c6f0a");
     monitor.extend(frame(b"O776f726c64"));
     monitor.extend(frame(b"OK"));
-    let server = fake::start(vec![("g", Act::Reply(g)), ("qRcmd,68656c70", Act::Raw(monitor))]);
+    let server = fake::start(vec![
+        ("g", Act::Reply(g)),
+        ("qRcmd,68656c70", Act::Raw(monitor)),
+    ]);
     let mut t = connect(&server).unwrap();
     let regs = t.read_register_set(&["r0", "pc", "xpsr"]).unwrap();
     assert_eq!(regs.get("xpsr"), Some(0x0100_0000));
@@ -175,7 +223,76 @@ fn an_exit_reply_ends_the_session_cleanly() {
 fn nothing_listening_is_a_connect_error() {
     let dir = tempfile::tempdir().unwrap();
     let address = format!("unix:{}", dir.path().join("none.sock").display());
-    let err = GdbTarget::connect(&address, &options()).err().expect("fails");
+    let err = GdbTarget::connect(&address, &options()).expect_err("fails");
     assert!(matches!(err, TargetError::Connect { .. }), "{err:?}");
     assert!(err.to_string().contains("none.sock"), "{err}");
+}
+
+#[test]
+fn an_openocd_like_server_gets_no_ack_mode_its_own_numbering_x_writes_and_vector_catch() {
+    use isrscope::target::StopReason;
+    use isrscope::target::catch::{self, CatchMethod, CatchOptions};
+    use isrscope::target::gdb::ServerKind;
+    let server = fake::start_as(fake::Flavour::OpenOcd, vec![]);
+    let mut t = connect(&server).unwrap();
+    assert_eq!(t.server(), &ServerKind::OpenOcd);
+    let caps = t.capabilities().clone();
+    assert!(caps.vector_catch);
+    assert_eq!(caps.max_read, 0x2000, "PacketSize=4000");
+    // xPSR is register 16 here (25 on QEMU): taken from the description.
+    let regs = t.read_registers().unwrap();
+    assert_eq!(regs.get("xpsr"), Some(0x2100_0003));
+    assert_eq!(regs.get("pc"), Some(0x0800_0100));
+    assert_eq!(regs.get("msp"), Some(0x2001_fff0));
+    assert_eq!(regs.get("basepri"), Some(0x80));
+    assert_eq!(regs.get("control"), Some(2));
+
+    // Binary writes with escapes: the data holds every byte that must be escaped.
+    t.write_memory(0x2000_0000, b"a#b$c}d*e").unwrap();
+
+    let mut armed = catch::arm(&mut t, &CatchOptions::default()).unwrap();
+    assert_eq!(armed.method, CatchMethod::VectorCatch);
+    assert!(
+        t.breakpoints().is_empty(),
+        "no breakpoints with vector catch"
+    );
+    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(reached.stop, StopReason::VectorCatch, "DFSR.VCATCH set");
+    assert_eq!(
+        reached.fault.map(|f| f.kind),
+        Some(isrscope::target::CatchKind::HardFault)
+    );
+    armed.disarm(&mut t).unwrap();
+    t.detach(false).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+
+    let received = server.received();
+    let monitor: Vec<String> = received
+        .iter()
+        .filter_map(|p| p.strip_prefix("qRcmd,"))
+        .map(|h| {
+            (0..h.len() / 2)
+                .map(|i| u8::from_str_radix(&h[i * 2..i * 2 + 2], 16).unwrap() as char)
+                .collect()
+        })
+        .collect();
+    assert!(
+        monitor.contains(
+            &"cortex_m vector_catch hard_err mm_err bus_err state_err chk_err nocp_err".to_string()
+        ),
+        "{monitor:?}"
+    );
+    assert_eq!(
+        monitor.last().map(String::as_str),
+        Some("cortex_m vector_catch hard_err"),
+        "restored on detach: {monitor:?}"
+    );
+    let x = received
+        .iter()
+        .find(|p| p.starts_with("X20000000,9:"))
+        .expect("an X write");
+    assert_eq!(x, "X20000000,9:a}\u{3}b}\u{4}c}]d}\ne", "escaped");
+    assert!(received.iter().any(|p| p == "QStartNoAckMode"));
 }

@@ -18,8 +18,29 @@ use support_fake_gdb::proxy::{Counts, Proxy};
 /// What "report a fault" reads: the core and system registers, the SCB fault block,
 /// and 256 bytes of stack from SP (the exception frame and what the unwinder needs).
 const REPORT_REGISTERS: [&str; 23] = [
-    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc", "xpsr",
-    "msp", "psp", "primask", "basepri", "faultmask", "control",
+    "r0",
+    "r1",
+    "r2",
+    "r3",
+    "r4",
+    "r5",
+    "r6",
+    "r7",
+    "r8",
+    "r9",
+    "r10",
+    "r11",
+    "r12",
+    "sp",
+    "lr",
+    "pc",
+    "xpsr",
+    "msp",
+    "psp",
+    "primask",
+    "basepri",
+    "faultmask",
+    "control",
 ];
 
 fn wait_connect(socket: &std::path::Path) -> GdbTarget {
@@ -36,12 +57,21 @@ fn wait_connect(socket: &std::path::Path) -> GdbTarget {
     }
 }
 
-fn isrscope_job(qemu: &Qemu, elf: &std::path::Path, stop_at: &str) -> (Counts, isrscope::target::gdb::Stats) {
+fn isrscope_job(
+    qemu: &Qemu,
+    elf: &std::path::Path,
+    stop_at: &str,
+) -> (Counts, isrscope::target::gdb::Stats) {
     let proxy = Proxy::start(&qemu.socket());
     let mut t = wait_connect(&proxy.socket());
     let armed = catch::arm(&mut t, &CatchOptions::default()).unwrap();
-    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(20)).unwrap().expect("a stop");
-    assert_eq!(reached.fault.map(|f| f.handler), Some(support_fake_gdb::symbol(elf, stop_at)));
+    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(20))
+        .unwrap()
+        .expect("a stop");
+    assert_eq!(
+        reached.fault.map(|f| f.handler),
+        Some(support_fake_gdb::symbol(elf, stop_at))
+    );
     let regs = t.read_register_set(&REPORT_REGISTERS).unwrap();
     assert_eq!(regs.len(), REPORT_REGISTERS.len());
     let mut scb_block = [0u8; 0x40];
@@ -49,7 +79,9 @@ fn isrscope_job(qemu: &Qemu, elf: &std::path::Path, stop_at: &str) -> (Counts, i
     // The stack may end before 256 bytes (here it does: SP is 64 bytes below the top
     // of RAM): read what exists.
     let mut stack = [0u8; 256];
-    let got = t.read_memory_partial(regs.get(reg::SP).unwrap(), &mut stack).unwrap();
+    let got = t
+        .read_memory_partial(regs.get(reg::SP).unwrap(), &mut stack)
+        .unwrap();
     assert!(got >= 32, "at least the exception frame");
     t.detach(false).unwrap();
     let stats = t.stats();
@@ -74,14 +106,20 @@ fn gdb_job(qemu: &Qemu, elf: &std::path::Path) -> Counts {
     .into_iter()
     .collect();
     let out = common::oracle::run_batch(elf, &cmds);
-    assert!(out.contains("BusFault_Handler"), "gdb did not reach the handler:\n{out}");
+    assert!(
+        out.contains("BusFault_Handler"),
+        "gdb did not reach the handler:\n{out}"
+    );
     std::thread::sleep(Duration::from_millis(200));
     proxy.counts()
 }
 
 #[test]
 fn isrscope_catches_and_reports_a_fault_in_fewer_packets_than_gdb() {
-    let s = manifest::load().into_iter().find(|s| s.name == "c-busfault").unwrap();
+    let s = manifest::load()
+        .into_iter()
+        .find(|s| s.name == "c-busfault")
+        .unwrap();
     let elf = s.elf_path();
     let (ours, stats) = isrscope_job(&Qemu::start(&s.machine, &elf), &elf, &s.stop_at);
     let gdb = gdb_job(&Qemu::start(&s.machine, &elf), &elf);
@@ -89,5 +127,10 @@ fn isrscope_catches_and_reports_a_fault_in_fewer_packets_than_gdb() {
     println!("gdb-multiarch: {gdb:?}");
     // The client's own count agrees with the wire (the proxy also sees detach's close).
     assert_eq!(stats.packets_sent, ours.to_server);
-    assert!(ours.to_server < gdb.to_server, "isrscope {} packets, gdb {}", ours.to_server, gdb.to_server);
+    assert!(
+        ours.to_server < gdb.to_server,
+        "isrscope {} packets, gdb {}",
+        ours.to_server,
+        gdb.to_server
+    );
 }

@@ -13,17 +13,26 @@ use isrscope::target::{CatchKind, CoreState, StopReason, Target, TargetError, re
 use support_fake_gdb::symbol;
 
 fn scenario(name: &str) -> Scenario {
-    manifest::load().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
+    manifest::load()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"))
 }
 
 fn launch(s: &Scenario) -> QemuTarget {
-    QemuTarget::launch(&QemuConfig::new(&s.machine, s.elf_path())).unwrap_or_else(|e| panic!("launch {}: {e}", s.name))
+    QemuTarget::launch(&QemuConfig::new(&s.machine, s.elf_path()))
+        .unwrap_or_else(|e| panic!("launch {}: {e}", s.name))
 }
 
 fn alive(pid: u32) -> bool {
     // A zombie is dead for our purpose; /proc/PID/stat's third field says which.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -44,16 +53,30 @@ fn launches_halted_at_the_reset_vector_and_kills_qemu_on_drop() {
     let s = scenario("c-busfault");
     let mut t = launch(&s);
     assert!(t.warnings().is_empty(), "{:?}", t.warnings());
-    assert!(t.version().has_system_registers(), "QEMU {} >= 8.0 in the lab", t.version());
+    assert!(
+        t.version().has_system_registers(),
+        "QEMU {} >= 8.0 in the lab",
+        t.version()
+    );
     let caps = t.capabilities().clone();
-    assert!(caps.description.contains("QEMU") && caps.description.contains(&s.machine), "{}", caps.description);
+    assert!(
+        caps.description.contains("QEMU") && caps.description.contains(&s.machine),
+        "{}",
+        caps.description
+    );
     assert!(matches!(t.state().unwrap(), CoreState::Halted { .. }));
-    assert_eq!(t.read_register(reg::PC).unwrap(), symbol(&s.elf_path(), "Reset_Handler"));
+    assert_eq!(
+        t.read_register(reg::PC).unwrap(),
+        symbol(&s.elf_path(), "Reset_Handler")
+    );
     let pid = t.pid();
     let dir = t.socket().parent().unwrap().to_path_buf();
     assert!(alive(pid));
     drop(t);
-    assert!(wait_dead(pid, Duration::from_secs(5)), "QEMU {pid} outlived its QemuTarget");
+    assert!(
+        wait_dead(pid, Duration::from_secs(5)),
+        "QEMU {pid} outlived its QemuTarget"
+    );
     assert!(!dir.exists(), "the private socket directory is removed");
 }
 
@@ -62,43 +85,71 @@ fn lockup_abort_is_reported_with_qemus_own_message() {
     let s = scenario("c-forced");
     let mut t = launch(&s);
     let armed = catch::arm(&mut t, &CatchOptions::default()).unwrap();
-    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(20)).unwrap().expect("a stop");
+    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(20))
+        .unwrap()
+        .expect("a stop");
     assert_eq!(reached.fault.map(|f| f.kind), Some(CatchKind::HardFault));
     // A fault inside HardFault cannot escalate: make the handler fetch from nowhere.
     t.write_register(reg::PC, 0x6000_0000).unwrap();
     let pid = t.pid();
     t.resume().unwrap();
     let started = Instant::now();
-    let err = t.wait_for_stop(Duration::from_secs(20)).expect_err("QEMU aborts on lockup");
-    assert!(started.elapsed() < Duration::from_secs(10), "reported promptly, not at the timeout");
+    let err = t
+        .wait_for_stop(Duration::from_secs(20))
+        .expect_err("QEMU aborts on lockup");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "reported promptly, not at the timeout"
+    );
     let text = err.to_string();
     println!("as a user sees it: {text}");
     assert!(matches!(err, TargetError::Disconnected { .. }), "{err:?}");
-    assert!(text.contains("Lockup") && text.contains("QEMU exited"), "QEMU's own message expected: {text}");
-    assert!(text.contains("waiting for the core to stop"), "says what was being done: {text}");
+    assert!(
+        text.contains("Lockup") && text.contains("QEMU exited"),
+        "QEMU's own message expected: {text}"
+    );
+    assert!(
+        text.contains("waiting for the core to stop"),
+        "says what was being done: {text}"
+    );
     // Later calls keep saying so, and the state is Exited with the same account.
     match t.state().unwrap() {
-        CoreState::Exited { description } => assert!(description.contains("Lockup"), "{description}"),
+        CoreState::Exited { description } => {
+            assert!(description.contains("Lockup"), "{description}")
+        }
         other => panic!("state after the abort: {other:?}"),
     }
-    assert!(t.read_register(reg::PC).unwrap_err().to_string().contains("Lockup"));
+    assert!(
+        t.read_register(reg::PC)
+            .unwrap_err()
+            .to_string()
+            .contains("Lockup")
+    );
     assert!(!alive(pid));
 }
 
 #[test]
 fn bad_machine_and_missing_firmware_and_missing_qemu_are_clear_errors() {
     let s = scenario("c-busfault");
-    let err = QemuTarget::launch(&QemuConfig::new("no-such-board", s.elf_path())).err().expect("fails");
+    let err =
+        QemuTarget::launch(&QemuConfig::new("no-such-board", s.elf_path())).expect_err("fails");
     let text = err.to_string();
-    assert!(text.contains("QEMU exited while starting") && text.contains("no-such-board"), "{text}");
+    assert!(
+        text.contains("QEMU exited while starting") && text.contains("no-such-board"),
+        "{text}"
+    );
 
-    let err = QemuTarget::launch(&QemuConfig::new("netduinoplus2", "/nonexistent/fw.elf")).err().expect("fails");
+    let err = QemuTarget::launch(&QemuConfig::new("netduinoplus2", "/nonexistent/fw.elf"))
+        .expect_err("fails");
     assert!(err.to_string().contains("/nonexistent/fw.elf"), "{err}");
 
     let mut config = QemuConfig::new("netduinoplus2", s.elf_path());
     config.executable = Some("/nonexistent/qemu-system-arm".into());
-    let err = QemuTarget::launch(&config).err().expect("fails").to_string();
-    assert!(err.contains("/nonexistent/qemu-system-arm") && err.contains("ISRSCOPE_QEMU"), "{err}");
+    let err = QemuTarget::launch(&config).expect_err("fails").to_string();
+    assert!(
+        err.contains("/nonexistent/qemu-system-arm") && err.contains("ISRSCOPE_QEMU"),
+        "{err}"
+    );
 }
 
 /// Run as a child process by the next test: launches QEMU, prints its pid, waits to be killed.
@@ -117,7 +168,12 @@ fn helper_launch_and_wait_to_be_killed() {
 fn qemu_dies_when_isrscope_is_killed() {
     use std::io::BufRead;
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "helper_launch_and_wait_to_be_killed", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "helper_launch_and_wait_to_be_killed",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("ISRSCOPE_TEST_HELPER_LAUNCH", "1")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -126,12 +182,19 @@ fn qemu_dies_when_isrscope_is_killed() {
     let pid: u32 = std::io::BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|l| l.split("QEMU-PID ").nth(1).and_then(|p| p.trim().parse().ok()))
+        .find_map(|l| {
+            l.split("QEMU-PID ")
+                .nth(1)
+                .and_then(|p| p.trim().parse().ok())
+        })
         .expect("the helper prints QEMU's pid");
     assert!(alive(pid));
     child.kill().unwrap(); // SIGKILL: no destructor runs
     child.wait().unwrap();
-    assert!(wait_dead(pid, Duration::from_secs(5)), "QEMU {pid} survived its parent's SIGKILL");
+    assert!(
+        wait_dead(pid, Duration::from_secs(5)),
+        "QEMU {pid} survived its parent's SIGKILL"
+    );
 }
 
 #[test]
@@ -139,9 +202,13 @@ fn stop_reason_of_a_plain_breakpoint_through_the_launcher() {
     let s = scenario("c-busfault");
     let mut t = launch(&s);
     let main = symbol(&s.elf_path(), "main");
-    t.set_breakpoint(main, isrscope::target::BreakpointKind::Software).unwrap();
+    t.set_breakpoint(main, isrscope::target::BreakpointKind::Software)
+        .unwrap();
     t.resume().unwrap();
-    assert_eq!(t.wait_for_stop(Duration::from_secs(10)).unwrap(), Some(StopReason::Breakpoint { pc: main }));
+    assert_eq!(
+        t.wait_for_stop(Duration::from_secs(10)).unwrap(),
+        Some(StopReason::Breakpoint { pc: main })
+    );
     let stats = t.gdb().unwrap().stats();
     assert!(stats.round_trips < 20, "{stats:?}");
 }

@@ -117,9 +117,9 @@ impl fmt::Display for ExcReturn {
 /// Why a value is not a usable EXC_RETURN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum InvalidReason {
-    /// Bits [31:24] are not 0xFF: this is an ordinary address.
+    /// Bits `[31:24]` are not 0xFF: this is an ordinary address.
     NoPrefix,
-    /// Reserved bits hold the wrong value (bits [27:5] on v6-M/v7-M, [23:7] and bit 1 on v8-M).
+    /// Reserved bits hold the wrong value (bits `[27:5]` on v6-M/v7-M, `[23:7]` and bit 1 on v8-M).
     ReservedBits,
     /// Return to handler mode with the process stack (Mode = 0, SPSEL = 1).
     HandlerWithProcessStack,
@@ -209,7 +209,7 @@ impl ExcReturn {
             StackPointer::Main
         };
         let security = if profile.is_v8m() {
-            // [23:7] RES1, bit 1 RES0.
+            // `[23:7]` RES1, bit 1 RES0.
             if value & 0x00FF_FF80 != 0x00FF_FF80 || value & 0b10 != 0 {
                 return invalid(InvalidReason::ReservedBits);
             }

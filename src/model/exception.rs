@@ -29,7 +29,7 @@ impl ExceptionNumber {
     pub const PENDSV: ExceptionNumber = ExceptionNumber(14);
     pub const SYSTICK: ExceptionNumber = ExceptionNumber(15);
 
-    /// The exception number in a (stacked or live) xPSR: IPSR, bits [8:0].
+    /// The exception number in a (stacked or live) xPSR: IPSR, bits `[8:0]`.
     pub fn from_xpsr(xpsr: u32) -> ExceptionNumber {
         ExceptionNumber((xpsr & 0x1FF) as u16)
     }

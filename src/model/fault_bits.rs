@@ -5,7 +5,7 @@ use bitflags::bitflags;
 use serde::Serialize;
 
 bitflags! {
-    /// Configurable Fault Status Register (0xE000ED28): MMFSR [7:0], BFSR [15:8], UFSR [31:16].
+    /// Configurable Fault Status Register (0xE000ED28): MMFSR `[7:0]`, BFSR `[15:8]`, UFSR `[31:16]`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
     pub struct Cfsr: u32 {
         const IACCVIOL = 1 << 0;
@@ -134,7 +134,7 @@ impl Sfsr {
 
 bitflags! {
     /// Cortex-M7 Auxiliary Bus Fault Status Register (0xE000EFA8): which interface an
-    /// asynchronous BusFault came from. AXIMTYPE is in bits [9:8], see [`AxiResponse`].
+    /// asynchronous BusFault came from. AXIMTYPE is in bits `[9:8]`, see [`AxiResponse`].
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
     pub struct Abfsr: u32 {
         const ITCM = 1 << 0;

@@ -84,8 +84,8 @@ impl Aircr {
     }
 }
 
-/// AIRCR.PRIGROUP: priority bits [7:PRIGROUP+1] are the group (preemption)
-/// priority, bits [PRIGROUP:0] the subpriority. Only the group priority decides
+/// AIRCR.PRIGROUP: priority bits `[7:PRIGROUP+1]` are the group (preemption)
+/// priority, bits `[PRIGROUP:0]` the subpriority. Only the group priority decides
 /// preemption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PriorityGrouping {

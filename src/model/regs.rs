@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// Auxiliary control and interrupt controller type registers.
 pub mod scs {
-    /// Interrupt Controller Type Register: INTLINESNUM in [3:0].
+    /// Interrupt Controller Type Register: INTLINESNUM in `[3:0]`.
     pub const ICTR: u32 = 0xE000_E004;
     /// Auxiliary Control Register (implementation defined).
     pub const ACTLR: u32 = 0xE000_E008;
@@ -87,7 +87,7 @@ pub mod scb {
     pub const ICSR_PENDNMICLR: u32 = 1 << 30;
     pub const ICSR_NMIPENDSET: u32 = 1 << 31;
 
-    /// VTOR.TBLOFF: bits [31:7].
+    /// VTOR.TBLOFF: bits `[31:7]`.
     pub const VTOR_TBLOFF_MASK: u32 = 0xFFFF_FF80;
 
     /// AIRCR fields.
@@ -100,7 +100,7 @@ pub mod scb {
     pub const AIRCR_BFHFNMINS: u32 = 1 << 13;
     pub const AIRCR_PRIS: u32 = 1 << 14;
     pub const AIRCR_ENDIANNESS: u32 = 1 << 15;
-    /// Key that must be written to AIRCR[31:16]; reads return 0xFA05.
+    /// Key that must be written to AIRCR`[31:16]`; reads return 0xFA05.
     pub const AIRCR_VECTKEY: u32 = 0x05FA << 16;
 
     /// SCR fields.
@@ -121,7 +121,7 @@ pub mod scb {
     pub const CCR_IC: u32 = 1 << 17;
     pub const CCR_BP: u32 = 1 << 18;
 
-    /// CPACR: CP10 and CP11 (the FPU) access fields, bits [23:20].
+    /// CPACR: CP10 and CP11 (the FPU) access fields, bits `[23:20]`.
     pub const CPACR_CP10_SHIFT: u32 = 20;
     pub const CPACR_CP11_SHIFT: u32 = 22;
     pub const CPACR_FP_MASK: u32 = 0xF << 20;
@@ -158,7 +158,7 @@ pub mod fpu {
     pub const FPCCR_LSPENS: u32 = 1 << 29;
     pub const FPCCR_LSPEN: u32 = 1 << 30;
     pub const FPCCR_ASPEN: u32 = 1 << 31;
-    /// FPCAR.ADDRESS: bits [31:3].
+    /// FPCAR.ADDRESS: bits `[31:3]`.
     pub const FPCAR_ADDRESS_MASK: u32 = 0xFFFF_FFF8;
     /// MVFR0 single- and double-precision fields.
     pub const MVFR0_SP_SHIFT: u32 = 4;
@@ -174,7 +174,7 @@ pub mod mpu {
     /// RASR on ARMv6-M/ARMv7-M; RLAR on ARMv8-M.
     pub const RASR: u32 = 0xE000_EDA0;
     pub const RLAR: u32 = 0xE000_EDA0;
-    /// TYPE.DREGION: number of data regions, bits [15:8].
+    /// TYPE.DREGION: number of data regions, bits `[15:8]`.
     pub const TYPE_DREGION_SHIFT: u32 = 8;
     pub const TYPE_DREGION_MASK: u32 = 0xFF << 8;
     pub const CTRL_ENABLE: u32 = 1 << 0;
@@ -208,7 +208,7 @@ pub mod dcb {
     pub const DHCSR_S_LOCKUP: u32 = 1 << 19;
     pub const DHCSR_S_RETIRE_ST: u32 = 1 << 24;
     pub const DHCSR_S_RESET_ST: u32 = 1 << 25;
-    /// Key that must be written to DHCSR[31:16].
+    /// Key that must be written to DHCSR`[31:16]`.
     pub const DHCSR_DBGKEY: u32 = 0xA05F << 16;
 
     /// DCRSR fields.

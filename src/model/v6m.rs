@@ -81,7 +81,7 @@ impl CoreRegisters {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SvcPriorityContext {
     pub primask: bool,
-    /// Priority byte of SVCall (SHPR2[31:24]).
+    /// Priority byte of SVCall (SHPR2`[31:24]`).
     pub svc_priority: u8,
     /// Priority of the code that executed the SVC: the stacked IPSR's exception
     /// (-1 HardFault, -2 NMI), 256 for thread mode.

@@ -31,7 +31,12 @@ pub struct CatchOptions<'a> {
 
 impl Default for CatchOptions<'_> {
     fn default() -> Self {
-        Self { elf_vectors: None, profile: None, breakpoint: BreakpointKind::Software, vector_catch: true }
+        Self {
+            elf_vectors: None,
+            profile: None,
+            breakpoint: BreakpointKind::Software,
+            vector_catch: true,
+        }
     }
 }
 
@@ -104,7 +109,9 @@ const EPSR_T: u32 = 1 << 24;
 fn exists(kind: CatchKind, profile: Profile) -> bool {
     match kind {
         CatchKind::HardFault => true,
-        CatchKind::MemManage | CatchKind::BusFault | CatchKind::UsageFault => profile.has_configurable_faults(),
+        CatchKind::MemManage | CatchKind::BusFault | CatchKind::UsageFault => {
+            profile.has_configurable_faults()
+        }
         CatchKind::SecureFault => profile.may_have_securefault(),
         CatchKind::CoreReset => false,
     }
@@ -150,7 +157,9 @@ pub fn arm(target: &mut dyn Target, options: &CatchOptions) -> Result<FaultCatch
             ));
         }
         if vector == 0 {
-            warnings.push(format!("the {kind:?} vector is 0: that fault cannot be caught at its handler"));
+            warnings.push(format!(
+                "the {kind:?} vector is 0: that fault cannot be caught at its handler"
+            ));
             continue;
         }
         if vector & 1 == 0 {
@@ -163,13 +172,27 @@ pub fn arm(target: &mut dyn Target, options: &CatchOptions) -> Result<FaultCatch
         let entry = vector & !1;
         match handlers.iter_mut().find(|h| h.entry == entry) {
             Some(h) => h.faults.push(kind),
-            None => handlers.push(FaultHandler { entry, faults: vec![kind] }),
+            None => handlers.push(FaultHandler {
+                entry,
+                faults: vec![kind],
+            }),
         }
     }
 
-    let mut catch = FaultCatch { method: CatchMethod::Breakpoints, profile, vtor, handlers, warnings, added: Vec::new() };
+    let mut catch = FaultCatch {
+        method: CatchMethod::Breakpoints,
+        profile,
+        vtor,
+        handlers,
+        warnings,
+        added: Vec::new(),
+    };
     if options.vector_catch && target.capabilities().vector_catch {
-        let kinds: Vec<CatchKind> = FAULTS.iter().map(|(_, k)| *k).filter(|k| exists(*k, profile)).collect();
+        let kinds: Vec<CatchKind> = FAULTS
+            .iter()
+            .map(|(_, k)| *k)
+            .filter(|k| exists(*k, profile))
+            .collect();
         target.set_vector_catch(&kinds)?;
         catch.method = CatchMethod::VectorCatch;
         return Ok(catch);
@@ -228,34 +251,51 @@ impl FaultCatch {
                     Some(k) if h.faults.contains(&k) => k,
                     _ => h.faults[0],
                 };
-                Some(CaughtFault { kind, handler: h.entry, invalid_state })
+                Some(CaughtFault {
+                    kind,
+                    handler: h.entry,
+                    invalid_state,
+                })
             }
             // Vector catch halts on entry to a handler that may not be in the table we
             // read (a VTOR change since): trust IPSR.
-            None if self.method == CatchMethod::VectorCatch => {
-                by_ipsr.map(|kind| CaughtFault { kind, handler: pc & !1, invalid_state })
-            }
+            None if self.method == CatchMethod::VectorCatch => by_ipsr.map(|kind| CaughtFault {
+                kind,
+                handler: pc & !1,
+                invalid_state,
+            }),
             None => None,
         }
     }
 
     /// Reads PC and xPSR from the halted target and tells which fault `stop` caught,
     /// `None` if the stop was something else.
-    pub fn classify(&self, target: &mut dyn Target, stop: &StopReason) -> Result<Option<CaughtFault>> {
+    pub fn classify(
+        &self,
+        target: &mut dyn Target,
+        stop: &StopReason,
+    ) -> Result<Option<CaughtFault>> {
         match stop {
             StopReason::Breakpoint { .. } | StopReason::VectorCatch => {}
             _ => return Ok(None),
         }
         let regs = target.read_register_set(&[reg::PC, reg::XPSR])?;
-        let pc = regs.get(reg::PC).ok_or_else(|| TargetError::NoSuchRegister(reg::PC.into()))?;
-        let xpsr = regs.get(reg::XPSR).ok_or_else(|| TargetError::NoSuchRegister(reg::XPSR.into()))?;
+        let pc = regs
+            .get(reg::PC)
+            .ok_or_else(|| TargetError::NoSuchRegister(reg::PC.into()))?;
+        let xpsr = regs
+            .get(reg::XPSR)
+            .ok_or_else(|| TargetError::NoSuchRegister(reg::XPSR.into()))?;
         Ok(self.fault_entered(pc, xpsr))
     }
 
     /// The entry address of the handler for `kind`, if armed.
     pub fn entry_of(&self, kind: CatchKind) -> Option<u32> {
         vector_number(kind)?;
-        self.handlers.iter().find(|h| h.faults.contains(&kind)).map(|h| h.entry)
+        self.handlers
+            .iter()
+            .find(|h| h.faults.contains(&kind))
+            .map(|h| h.entry)
     }
 }
 
@@ -263,12 +303,18 @@ impl FaultCatch {
 /// handler the catch is armed for, or stops for another reason. A handler address
 /// reached in an invalid state (vector without the Thumb bit) is noted and passed:
 /// the fault it raises is the one to stop at. `Ok(None)`: still running at the end.
-pub fn run_to_fault(target: &mut dyn Target, catch: &FaultCatch, timeout: Duration) -> Result<Option<FaultStop>> {
+pub fn run_to_fault(
+    target: &mut dyn Target,
+    catch: &FaultCatch,
+    timeout: Duration,
+) -> Result<Option<FaultStop>> {
     let deadline = Instant::now() + timeout;
     let mut notes = Vec::new();
     loop {
         target.resume()?;
-        let Some(stop) = target.wait_for_stop(deadline.saturating_duration_since(Instant::now()))? else {
+        let Some(stop) =
+            target.wait_for_stop(deadline.saturating_duration_since(Instant::now()))?
+        else {
             return Ok(None);
         };
         let fault = catch.classify(target, &stop)?;
@@ -288,28 +334,53 @@ mod tests {
     use super::*;
 
     fn catch(handlers: Vec<FaultHandler>, method: CatchMethod) -> FaultCatch {
-        FaultCatch { method, profile: Profile::V7M, vtor: 0, handlers, warnings: vec![], added: vec![] }
+        FaultCatch {
+            method,
+            profile: Profile::V7M,
+            vtor: 0,
+            handlers,
+            warnings: vec![],
+            added: vec![],
+        }
     }
 
     #[test]
     fn shared_handlers_are_told_apart_by_ipsr() {
         let c = catch(
-            vec![FaultHandler { entry: 0x100, faults: vec![CatchKind::HardFault, CatchKind::BusFault] }],
+            vec![FaultHandler {
+                entry: 0x100,
+                faults: vec![CatchKind::HardFault, CatchKind::BusFault],
+            }],
             CatchMethod::Breakpoints,
         );
-        assert_eq!(c.fault_entered(0x100, 0x6100_0005).unwrap().kind, CatchKind::BusFault);
+        assert_eq!(
+            c.fault_entered(0x100, 0x6100_0005).unwrap().kind,
+            CatchKind::BusFault
+        );
         assert!(!c.fault_entered(0x100, 0x6100_0005).unwrap().invalid_state);
-        assert!(c.fault_entered(0x100, 0x6000_0005).unwrap().invalid_state, "EPSR.T clear");
-        assert_eq!(c.fault_entered(0x101, 0x6100_0003).unwrap().kind, CatchKind::HardFault);
+        assert!(
+            c.fault_entered(0x100, 0x6000_0005).unwrap().invalid_state,
+            "EPSR.T clear"
+        );
+        assert_eq!(
+            c.fault_entered(0x101, 0x6100_0003).unwrap().kind,
+            CatchKind::HardFault
+        );
         // IPSR of an exception not sharing it: the first listed.
-        assert_eq!(c.fault_entered(0x100, 0x0000_000F).unwrap().kind, CatchKind::HardFault);
+        assert_eq!(
+            c.fault_entered(0x100, 0x0000_000F).unwrap().kind,
+            CatchKind::HardFault
+        );
         assert!(c.fault_entered(0x200, 3).is_none());
     }
 
     #[test]
     fn vector_catch_trusts_ipsr_outside_the_table() {
         let c = catch(vec![], CatchMethod::VectorCatch);
-        assert_eq!(c.fault_entered(0x400, 6).unwrap().kind, CatchKind::UsageFault);
+        assert_eq!(
+            c.fault_entered(0x400, 6).unwrap().kind,
+            CatchKind::UsageFault
+        );
         assert!(c.fault_entered(0x400, 0).is_none());
     }
 

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::target::gdb::{ConnectOptions, GdbTarget, ServerKind};
 use crate::target::{
-    BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target, TargetError, reg,
+    BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target,
+    TargetError, reg,
 };
 
 /// Environment variable naming the `qemu-system-arm` executable to run.
@@ -62,7 +63,11 @@ impl QemuConfig {
     fn executable(&self) -> PathBuf {
         self.executable
             .clone()
-            .or_else(|| std::env::var_os(QEMU_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os(QEMU_ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .unwrap_or_else(|| PathBuf::from("qemu-system-arm"))
     }
 }
@@ -85,7 +90,9 @@ impl QemuVersion {
     /// Parses the first line of `--version`: `QEMU emulator version 10.0.2 (Debian ...)`.
     pub fn parse(text: &str) -> Option<Self> {
         let rest = &text[text.find("version ")? + "version ".len()..];
-        let word = rest.split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?;
+        let word = rest
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()?;
         let mut parts = word.split('.').map(|p| p.parse::<u32>().ok());
         Some(Self {
             major: parts.next()??,
@@ -101,15 +108,23 @@ impl QemuVersion {
 
 /// Runs `EXE --version`.
 pub fn qemu_version(executable: &Path) -> Result<QemuVersion> {
-    let out = Command::new(executable).arg("--version").stdin(Stdio::null()).output().map_err(|e| {
-        TargetError::Other(format!(
-            "cannot run {} ({e}); install qemu-system-arm >= 8.0 or set {QEMU_ENV} to its path",
-            executable.display()
-        ))
-    })?;
+    let out = Command::new(executable)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            TargetError::Other(format!(
+                "cannot run {} ({e}); install qemu-system-arm >= 8.0 or set {QEMU_ENV} to its path",
+                executable.display()
+            ))
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     QemuVersion::parse(&text).ok_or_else(|| {
-        TargetError::Other(format!("{} --version printed no version: {:?}", executable.display(), text.trim()))
+        TargetError::Other(format!(
+            "{} --version printed no version: {:?}",
+            executable.display(),
+            text.trim()
+        ))
     })
 }
 
@@ -130,7 +145,10 @@ impl QemuTarget {
     /// Starts QEMU halted and connects to its gdbstub.
     pub fn launch(config: &QemuConfig) -> Result<Self> {
         if !config.elf.is_file() {
-            return Err(TargetError::Other(format!("firmware {} not found", config.elf.display())));
+            return Err(TargetError::Other(format!(
+                "firmware {} not found",
+                config.elf.display()
+            )));
         }
         let exe = config.executable();
         let version = qemu_version(&exe)?;
@@ -151,13 +169,27 @@ impl QemuTarget {
             .arg(&config.machine)
             .arg("-kernel")
             .arg(&config.elf)
-            .args(["-nographic", "-S", "-monitor", "none", "-serial", "null", "-chardev"])
-            .arg(format!("socket,id=isrscope-gdb,path={},server=on,wait=off", socket.display()))
+            .args([
+                "-nographic",
+                "-S",
+                "-monitor",
+                "none",
+                "-serial",
+                "null",
+                "-chardev",
+            ])
+            .arg(format!(
+                "socket,id=isrscope-gdb,path={},server=on,wait=off",
+                socket.display()
+            ))
             .args(["-gdb", "chardev:isrscope-gdb"]);
         if config.semihosting {
             cmd.args(["-semihosting-config", "enable=on,target=native"]);
         }
-        cmd.args(&config.extra_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr);
+        cmd.args(&config.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
         die_with_parent(&mut cmd);
         let child = cmd.spawn().map_err(|e| {
             let _ = std::fs::remove_dir_all(&dir);
@@ -165,14 +197,28 @@ impl QemuTarget {
         })?;
         let mut options = config.gdb.clone();
         options.server = Some(ServerKind::Qemu);
-        options.description.get_or_insert_with(|| format!("{version}, -M {}", config.machine));
-        let mut me = QemuTarget { gdb: None, child, dir, socket, version, warnings, options, exit: None };
+        options
+            .description
+            .get_or_insert_with(|| format!("{version}, -M {}", config.machine));
+        let mut me = QemuTarget {
+            gdb: None,
+            child,
+            dir,
+            socket,
+            version,
+            warnings,
+            options,
+            exit: None,
+        };
         me.connect_within(config.start_timeout)?;
         if let Some(gdb) = &me.gdb
             && !gdb.capabilities().registers.iter().any(|r| r == reg::MSP)
             && me.version.has_system_registers()
         {
-            me.warnings.push(format!("QEMU {} shows no msp/psp registers for -M {}", me.version, config.machine));
+            me.warnings.push(format!(
+                "QEMU {} shows no msp/psp registers for -M {}",
+                me.version, config.machine
+            ));
         }
         Ok(me)
     }
@@ -182,7 +228,10 @@ impl QemuTarget {
         let address = format!("unix:{}", self.socket.display());
         loop {
             if let Some(status) = self.child.try_wait().ok().flatten() {
-                return Err(TargetError::Other(format!("QEMU exited while starting: {}", self.describe_exit(status))));
+                return Err(TargetError::Other(format!(
+                    "QEMU exited while starting: {}",
+                    self.describe_exit(status)
+                )));
             }
             if self.socket.exists() {
                 match GdbTarget::connect(&address, &self.options) {
@@ -206,7 +255,9 @@ impl QemuTarget {
 
     /// The GDB connection, for what the trait does not cover (stats, monitor commands).
     pub fn gdb(&mut self) -> Result<&mut GdbTarget> {
-        self.gdb.as_mut().ok_or_else(|| TargetError::Other("not connected to QEMU's gdbstub".into()))
+        self.gdb
+            .as_mut()
+            .ok_or_else(|| TargetError::Other("not connected to QEMU's gdbstub".into()))
     }
 
     /// QEMU's process id.
@@ -288,7 +339,9 @@ impl QemuTarget {
             TargetError::Disconnected { .. } | TargetError::Io { .. } => Duration::from_secs(2),
             _ => Duration::ZERO,
         };
-        let Some(exit) = self.exited(grace) else { return err };
+        let Some(exit) = self.exited(grace) else {
+            return err;
+        };
         let doing = match err {
             TargetError::Disconnected { doing, .. }
             | TargetError::Io { doing, .. }
@@ -299,7 +352,10 @@ impl QemuTarget {
             TargetError::Connect { what, .. } => format!("connecting to {what}"),
             other => other.to_string(),
         };
-        TargetError::Disconnected { doing, detail: Some(format!("QEMU exited: {exit}")) }
+        TargetError::Disconnected {
+            doing,
+            detail: Some(format!("QEMU exited: {exit}")),
+        }
     }
 
     fn with<T>(&mut self, f: impl FnOnce(&mut GdbTarget) -> Result<T>) -> Result<T> {
@@ -375,9 +431,9 @@ impl Target for QemuTarget {
     }
     fn state(&mut self) -> Result<CoreState> {
         match self.with(|g| g.state()) {
-            Err(TargetError::Disconnected { detail: Some(d), .. }) if self.exit.is_some() => {
-                Ok(CoreState::Exited { description: d })
-            }
+            Err(TargetError::Disconnected {
+                detail: Some(d), ..
+            }) if self.exit.is_some() => Ok(CoreState::Exited { description: d }),
             other => other,
         }
     }
@@ -391,7 +447,10 @@ impl Target for QemuTarget {
         self.with(|g| g.clear_breakpoint(address))
     }
     fn breakpoints(&self) -> Vec<u32> {
-        self.gdb.as_ref().map(|g| g.breakpoints()).unwrap_or_default()
+        self.gdb
+            .as_ref()
+            .map(|g| g.breakpoints())
+            .unwrap_or_default()
     }
     fn set_vector_catch(&mut self, kinds: &[CatchKind]) -> Result<()> {
         self.with(|g| g.set_vector_catch(kinds))
@@ -409,7 +468,10 @@ fn private_dir() -> Result<PathBuf> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let base = std::env::temp_dir();
     for _ in 0..100 {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let dir = base.join(format!(
             "isrscope-qemu-{}-{}-{nanos:x}",
             std::process::id(),
@@ -420,10 +482,18 @@ fn private_dir() -> Result<PathBuf> {
         match builder.create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(TargetError::Other(format!("cannot create a directory in {}: {e}", base.display()))),
+            Err(e) => {
+                return Err(TargetError::Other(format!(
+                    "cannot create a directory in {}: {e}",
+                    base.display()
+                )));
+            }
         }
     }
-    Err(TargetError::Other(format!("cannot create a private directory in {}", base.display())))
+    Err(TargetError::Other(format!(
+        "cannot create a private directory in {}",
+        base.display()
+    )))
 }
 
 /// Makes the child die with its parent (Linux), and not leave a core file when it aborts.
@@ -432,7 +502,10 @@ fn die_with_parent(cmd: &mut Command) {
     // SAFETY: runs in the forked child before exec; calls only async-signal-safe functions.
     unsafe {
         cmd.pre_exec(move || {
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let no_core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &no_core);
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -452,10 +525,21 @@ mod tests {
 
     #[test]
     fn versions() {
-        let v = QemuVersion::parse("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n").unwrap();
-        assert_eq!(v, QemuVersion { major: 10, minor: 0, patch: 2 });
+        let v = QemuVersion::parse(
+            "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            QemuVersion {
+                major: 10,
+                minor: 0,
+                patch: 2
+            }
+        );
         assert!(v.has_system_registers());
-        let old = QemuVersion::parse("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)").unwrap();
+        let old = QemuVersion::parse("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)")
+            .unwrap();
         assert!(!old.has_system_registers());
         assert!(QemuVersion::parse("nothing here").is_none());
     }

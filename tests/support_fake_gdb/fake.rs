@@ -3,6 +3,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -25,9 +26,19 @@ pub enum Act {
     Close,
 }
 
+/// Which server the fake's handshake imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// QEMU 10: acks, no X, target.xml with xi:include, xpsr 25.
+    Qemu,
+    /// OpenOCD 0.12: no-ack mode, X, one inline target.xml, xPSR 16, monitor commands.
+    OpenOcd,
+}
+
 pub struct FakeServer {
     pub dir: tempfile::TempDir,
     handle: Option<JoinHandle<()>>,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeServer {
@@ -36,6 +47,10 @@ impl FakeServer {
     }
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("fake.sock")
+    }
+    /// Every packet received so far (payloads, lossy UTF-8).
+    pub fn received(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 }
 
@@ -69,17 +84,38 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 /// starting with each `(trigger, act)` follow the script. Unscripted packets get
 /// sensible defaults (`m` reads zeros, `g` 17 registers, `?` a T05).
 pub fn start(script: Vec<(&'static str, Act)>) -> FakeServer {
-    let dir = tempfile::Builder::new().prefix("isrscope-fake-gdb").tempdir().unwrap();
+    start_as(Flavour::Qemu, script)
+}
+
+pub fn start_as(flavour: Flavour, script: Vec<(&'static str, Act)>) -> FakeServer {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let server_log = log.clone();
+    let dir = tempfile::Builder::new()
+        .prefix("isrscope-fake-gdb")
+        .tempdir()
+        .unwrap();
     let path = dir.path().join("fake.sock");
     let listener = UnixListener::bind(&path).unwrap();
     let handle = std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else { return };
-        serve(stream, script);
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        serve(stream, flavour, script, server_log);
     });
-    FakeServer { dir, handle: Some(handle) }
+    FakeServer {
+        dir,
+        handle: Some(handle),
+        log,
+    }
 }
 
-fn serve(mut s: UnixStream, script: Vec<(&'static str, Act)>) {
+fn serve(
+    mut s: UnixStream,
+    flavour: Flavour,
+    script: Vec<(&'static str, Act)>,
+    log: Arc<Mutex<Vec<String>>>,
+) {
+    let mut ack = true;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let mut last_sent: Vec<u8> = Vec::new();
@@ -92,7 +128,10 @@ fn serve(mut s: UnixStream, script: Vec<(&'static str, Act)>) {
                 let _ = s.write_all(&last_sent);
             }
             if let Some(start) = buf.iter().position(|&b| b == b'$')
-                && let Some(hash) = buf[start..].iter().position(|&b| b == b'#').map(|h| h + start)
+                && let Some(hash) = buf[start..]
+                    .iter()
+                    .position(|&b| b == b'#')
+                    .map(|h| h + start)
                 && buf.len() >= hash + 3
             {
                 let p = buf[start + 1..hash].to_vec();
@@ -111,10 +150,22 @@ fn serve(mut s: UnixStream, script: Vec<(&'static str, Act)>) {
             }
         };
         let Some(packet) = packet else { return };
-        let _ = s.write_all(b"+");
+        if ack {
+            let _ = s.write_all(b"+");
+        }
         let text = String::from_utf8_lossy(&packet).into_owned();
-        let act = script.iter().find(|(t, _)| text.starts_with(t)).map(|(_, a)| a.clone());
-        let act = act.unwrap_or_else(|| Act::Reply(default_reply(&text)));
+        log.lock().unwrap().push(text.clone());
+        let act = script
+            .iter()
+            .find(|(t, _)| text.starts_with(t))
+            .map(|(_, a)| a.clone());
+        let act = act.unwrap_or_else(|| match flavour {
+            Flavour::Qemu => Act::Reply(default_reply(&text)),
+            Flavour::OpenOcd => openocd_reply(&text),
+        });
+        if text == "QStartNoAckMode" {
+            ack = false;
+        }
         match act {
             Act::Reply(p) => {
                 last_sent = frame(p.as_bytes());
@@ -165,7 +216,11 @@ fn default_reply(text: &str) -> String {
     } else if text == "g" {
         "00000000".repeat(16) + "00000001"
     } else if let Some(rest) = text.strip_prefix('m') {
-        let len = rest.split(',').nth(1).and_then(|l| usize::from_str_radix(l, 16).ok()).unwrap_or(0);
+        let len = rest
+            .split(',')
+            .nth(1)
+            .and_then(|l| usize::from_str_radix(l, 16).ok())
+            .unwrap_or(0);
         "00".repeat(len)
     } else if text.starts_with('p') {
         "00000000".into()
@@ -173,5 +228,100 @@ fn default_reply(text: &str) -> String {
         "OK".into()
     } else {
         String::new()
+    }
+}
+
+/// OpenOCD 0.12's answers (from its source), for the no-ack, X and monitor paths.
+fn openocd_reply(text: &str) -> Act {
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let console = |out: &str| {
+        let mut raw = frame(format!("O{}", hex(out)).as_bytes());
+        raw.extend(frame(b"OK"));
+        Act::Raw(raw)
+    };
+    let reply = |s: &str| Act::Reply(s.to_string());
+    if text.starts_with("qSupported") {
+        reply(
+            "PacketSize=4000;qXfer:memory-map:read+;qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;vContSupported+",
+        )
+    } else if text == "QStartNoAckMode" {
+        reply("OK")
+    } else if text.starts_with("qXfer:features:read:target.xml:") {
+        let mut xml = String::from(
+            r#"<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0"><architecture>arm</architecture><feature name="org.gnu.gdb.arm.m-profile">"#,
+        );
+        for i in 0..13 {
+            xml.push_str(&format!(
+                r#"<reg name="r{i}" bitsize="32" regnum="{i}" type="int" group="general"/>"#
+            ));
+        }
+        xml.push_str(r#"<reg name="sp" bitsize="32" regnum="13" type="data_ptr" group="general"/><reg name="lr" bitsize="32" regnum="14" type="int" group="general"/><reg name="pc" bitsize="32" regnum="15" type="code_ptr" group="general"/><reg name="xPSR" bitsize="32" regnum="16" type="int" group="general"/></feature><feature name="org.gnu.gdb.arm.m-system"><reg name="msp" bitsize="32" regnum="17" type="data_ptr" group="system"/><reg name="psp" bitsize="32" regnum="18" type="data_ptr" group="system"/><reg name="primask" bitsize="1" regnum="20" type="int8" group="system"/><reg name="basepri" bitsize="8" regnum="21" type="int8" group="system"/><reg name="faultmask" bitsize="1" regnum="22" type="int8" group="system"/><reg name="control" bitsize="3" regnum="23" type="int8" group="system"/></feature></target>"#);
+        Act::Reply(format!("l{xml}"))
+    } else if text == "vCont?" {
+        reply("vCont;c;C;s;S")
+    } else if text == "?" {
+        reply("S05")
+    } else if text == "g" {
+        // r0..pc, then xPSR = 0x21000003 (HardFault active), 17 registers.
+        Act::Reply("00000000".repeat(15) + "00010008" + "03000021")
+    } else if let Some(n) = text.strip_prefix('p') {
+        match u32::from_str_radix(n, 16).unwrap_or(99) {
+            17 => reply("f0ff0120"), // msp 0x2001fff0
+            18 => reply("00000000"),
+            20 | 22 => reply("01"), // one-bit registers: one byte
+            21 => reply("80"),
+            23 => reply("02"),
+            _ => reply("E01"),
+        }
+    } else if let Some(cmd) = text.strip_prefix("qRcmd,") {
+        let cmd: String = (0..cmd.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&cmd[i * 2..i * 2 + 2], 16).ok())
+            .map(char::from)
+            .collect();
+        match cmd.as_str() {
+            "version" => console("Open On-Chip Debugger 0.12.0\n"),
+            "cortex_m vector_catch" => console("hard_err: catch\nbus_err: ignore\nreset: ignore\n"),
+            c if c.starts_with("cortex_m vector_catch ") => console(""),
+            _ => console("unknown command\n"),
+        }
+    } else if let Some(rest) = text.strip_prefix('m') {
+        let mut parts = rest.split(',');
+        let addr = parts
+            .next()
+            .and_then(|a| u32::from_str_radix(a, 16).ok())
+            .unwrap_or(0);
+        let len = parts
+            .next()
+            .and_then(|l| usize::from_str_radix(l, 16).ok())
+            .unwrap_or(0);
+        if addr == 0xE000_ED00 && len >= 12 {
+            // CPUID of a Cortex-M4 r0p1, ICSR, VTOR = 0x08000000, then zeros.
+            Act::Reply(format!(
+                "41c20f41{}{}{}",
+                "00000000",
+                "00000008",
+                "00".repeat(len - 12)
+            ))
+        } else if addr == 0x0800_0000 {
+            // Vector table: every fault handler at 0x08000101.
+            Act::Reply(format!(
+                "0000022001010008{}",
+                "01010008".repeat(len / 4 - 2)
+            ))
+        } else if addr == 0xE000_ED30 {
+            Act::Reply("08000000".into()) // DFSR.VCATCH
+        } else {
+            Act::Reply("00".repeat(len))
+        }
+    } else if text.starts_with('X')
+        || text.starts_with('Z')
+        || text.starts_with('z')
+        || text.starts_with('D')
+    {
+        reply("OK")
+    } else if text.starts_with("vCont;c") {
+        Act::Reply("T05".into())
+    } else {
+        reply("")
     }
 }

@@ -10,7 +10,8 @@ use std::path::Path;
 use object::{Object, ObjectSegment, ObjectSymbol};
 
 fn read(elf: &Path) -> Vec<u8> {
-    std::fs::read(elf).unwrap_or_else(|e| panic!("{}: {e} (run firmware-samples/build.sh)", elf.display()))
+    std::fs::read(elf)
+        .unwrap_or_else(|e| panic!("{}: {e} (run firmware-samples/build.sh)", elf.display()))
 }
 
 /// The address of `name` in `elf` (Thumb bit cleared).
@@ -52,5 +53,8 @@ pub fn vectors(elf: &Path) -> Vec<u32> {
         .map(|s| s.address() as u32)
         .min()
         .expect("a loadable segment");
-    loaded_bytes(elf, base, 64).chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
+    loaded_bytes(elf, base, 64)
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }

@@ -23,7 +23,10 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on a fresh socket and forwards every connection to `upstream`.
     pub fn start(upstream: &Path) -> Proxy {
-        let dir = tempfile::Builder::new().prefix("isrscope-proxy").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("isrscope-proxy")
+            .tempdir()
+            .unwrap();
         let listener = UnixListener::bind(dir.path().join("proxy.sock")).unwrap();
         let counts = Arc::new(Mutex::new(Counts::default()));
         let upstream = upstream.to_path_buf();
@@ -31,8 +34,15 @@ impl Proxy {
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
-                let Ok(server) = UnixStream::connect(&upstream) else { return };
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), c.clone(), true);
+                let Ok(server) = UnixStream::connect(&upstream) else {
+                    return;
+                };
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    c.clone(),
+                    true,
+                );
                 pipe(server, client, c.clone(), false);
             }
         });

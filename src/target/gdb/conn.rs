@@ -113,7 +113,10 @@ impl Connection {
         let deadline = Instant::now() + self.timeout;
         match self.recv(deadline, doing)? {
             Some(reply) => Ok(reply),
-            None => Err(self.fail(TargetError::Timeout { doing: doing.into(), timeout: self.timeout })),
+            None => Err(self.fail(TargetError::Timeout {
+                doing: doing.into(),
+                timeout: self.timeout,
+            })),
         }
     }
 
@@ -129,7 +132,11 @@ impl Connection {
             }
             let deadline = Instant::now() + self.timeout;
             loop {
-                if let Some(pos) = self.buf.iter().position(|b| matches!(b, b'+' | b'-' | b'$')) {
+                if let Some(pos) = self
+                    .buf
+                    .iter()
+                    .position(|b| matches!(b, b'+' | b'-' | b'$'))
+                {
                     let b = self.buf[pos];
                     self.count_garbage(pos, doing)?;
                     if b == b'$' {
@@ -156,7 +163,9 @@ impl Connection {
         }
         Err(self.fail(TargetError::Protocol {
             doing: doing.into(),
-            message: format!("the server rejected the packet {MAX_RETRIES} times (bad checksum on its side?)"),
+            message: format!(
+                "the server rejected the packet {MAX_RETRIES} times (bad checksum on its side?)"
+            ),
         }))
     }
 
@@ -189,7 +198,10 @@ impl Connection {
                 Some(Err(message)) => {
                     retries += 1;
                     if !self.ack_mode || retries > MAX_RETRIES {
-                        return Err(self.fail(TargetError::Protocol { doing: doing.into(), message }));
+                        return Err(self.fail(TargetError::Protocol {
+                            doing: doing.into(),
+                            message,
+                        }));
                     }
                     self.write_all(b"-", doing)?;
                 }
@@ -212,7 +224,8 @@ impl Connection {
 
     pub fn close(&mut self) {
         self.stream.shutdown();
-        self.broken.get_or_insert_with(|| "the connection was closed".into());
+        self.broken
+            .get_or_insert_with(|| "the connection was closed".into());
     }
 
     fn check_usable(&self, doing: &str) -> Result<()> {
@@ -220,7 +233,9 @@ impl Connection {
             None => Ok(()),
             Some(why) => Err(TargetError::Protocol {
                 doing: doing.into(),
-                message: format!("the connection is no longer usable after an earlier error ({why})"),
+                message: format!(
+                    "the connection is no longer usable after an earlier error ({why})"
+                ),
             }),
         }
     }
@@ -265,18 +280,26 @@ impl Connection {
     fn oversize(&mut self, doing: &str) -> TargetError {
         self.fail(TargetError::Protocol {
             doing: doing.into(),
-            message: format!("the server sent a packet longer than {} bytes", self.max_packet),
+            message: format!(
+                "the server sent a packet longer than {} bytes",
+                self.max_packet
+            ),
         })
     }
 
     /// Counts `n` leading buffer bytes that are not part of a packet; acks are not garbage.
     fn count_garbage(&mut self, n: usize, doing: &str) -> Result<()> {
-        self.garbage += self.buf[..n].iter().filter(|b| !matches!(b, b'+' | b'-')).count();
+        self.garbage += self.buf[..n]
+            .iter()
+            .filter(|b| !matches!(b, b'+' | b'-'))
+            .count();
         if self.garbage > MAX_GARBAGE {
             let sample = String::from_utf8_lossy(&self.buf[..n.min(40)]).into_owned();
             return Err(self.fail(TargetError::Protocol {
                 doing: doing.into(),
-                message: format!("the server sends bytes that are not RSP packets (e.g. {sample:?})"),
+                message: format!(
+                    "the server sends bytes that are not RSP packets (e.g. {sample:?})"
+                ),
             }));
         }
         Ok(())
@@ -292,18 +315,31 @@ impl Connection {
             }
             let wait = (deadline - now).max(Duration::from_millis(1));
             if let Err(e) = self.stream.set_read_timeout(Some(wait)) {
-                return Err(self.fail(TargetError::Io { doing: doing.into(), source: e }));
+                return Err(self.fail(TargetError::Io {
+                    doing: doing.into(),
+                    source: e,
+                }));
             }
             match self.stream.read(&mut chunk) {
                 Ok(0) => {
-                    return Err(self.fail(TargetError::Disconnected { doing: doing.into(), detail: None }));
+                    return Err(self.fail(TargetError::Disconnected {
+                        doing: doing.into(),
+                        detail: None,
+                    }));
                 }
                 Ok(n) => {
                     self.stats.bytes_received += n as u64;
                     self.buf.extend_from_slice(&chunk[..n]);
                     return Ok(true);
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.io_error(e, doing)),
             }
@@ -311,7 +347,11 @@ impl Connection {
     }
 
     fn write_all(&mut self, bytes: &[u8], doing: &str) -> Result<()> {
-        match self.stream.write_all(bytes).and_then(|()| self.stream.flush()) {
+        match self
+            .stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush())
+        {
             Ok(()) => {
                 self.stats.bytes_sent += bytes.len() as u64;
                 Ok(())
@@ -322,10 +362,16 @@ impl Connection {
 
     fn io_error(&mut self, e: io::Error, doing: &str) -> TargetError {
         let err = match e.kind() {
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted => {
-                TargetError::Disconnected { doing: doing.into(), detail: Some(e.to_string()) }
-            }
-            _ => TargetError::Io { doing: doing.into(), source: e },
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted => TargetError::Disconnected {
+                doing: doing.into(),
+                detail: Some(e.to_string()),
+            },
+            _ => TargetError::Io {
+                doing: doing.into(),
+                source: e,
+            },
         };
         self.fail(err)
     }

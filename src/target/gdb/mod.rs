@@ -51,7 +51,9 @@ impl FromStr for Address {
             )));
         }
         match s.rsplit_once(':') {
-            Some(("", port)) if port.parse::<u16>().is_ok() => Ok(Address::Tcp(format!("localhost:{port}"))),
+            Some(("", port)) if port.parse::<u16>().is_ok() => {
+                Ok(Address::Tcp(format!("localhost:{port}")))
+            }
             Some((_, port)) if port.parse::<u16>().is_ok() => Ok(Address::Tcp(s.to_string())),
             _ => Err(crate::target::TargetError::Other(format!(
                 "{s:?} is not a GDB server address: give host:port (e.g. localhost:3333) or unix:/path"
@@ -127,9 +129,18 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!("localhost:3333".parse::<Address>().unwrap(), Address::Tcp("localhost:3333".into()));
-        assert_eq!(":2331".parse::<Address>().unwrap(), Address::Tcp("localhost:2331".into()));
-        assert_eq!("unix:/tmp/q.sock".parse::<Address>().unwrap(), Address::Unix("/tmp/q.sock".into()));
+        assert_eq!(
+            "localhost:3333".parse::<Address>().unwrap(),
+            Address::Tcp("localhost:3333".into())
+        );
+        assert_eq!(
+            ":2331".parse::<Address>().unwrap(),
+            Address::Tcp("localhost:2331".into())
+        );
+        assert_eq!(
+            "unix:/tmp/q.sock".parse::<Address>().unwrap(),
+            Address::Unix("/tmp/q.sock".into())
+        );
         let serial = "/dev/ttyACM0".parse::<Address>().unwrap_err().to_string();
         assert!(serial.contains("serial ports"), "{serial}");
         assert!("localhost".parse::<Address>().is_err());

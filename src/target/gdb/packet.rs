@@ -51,8 +51,12 @@ pub enum DecodeError {
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DecodeError::RunWithoutCharacter => f.write_str("run-length marker '*' with nothing to repeat"),
-            DecodeError::TruncatedRun => f.write_str("run-length marker '*' at the end of the packet"),
+            DecodeError::RunWithoutCharacter => {
+                f.write_str("run-length marker '*' with nothing to repeat")
+            }
+            DecodeError::TruncatedRun => {
+                f.write_str("run-length marker '*' at the end of the packet")
+            }
             DecodeError::BadRunCount(c) => write!(f, "invalid run-length count byte {c:#04x}"),
             DecodeError::TruncatedEscape => f.write_str("escape '}' at the end of the packet"),
         }
@@ -123,10 +127,11 @@ pub fn error_code(payload: &[u8]) -> Option<String> {
     }
 }
 
-/// Whether `payload` is an `O` console-output packet (`O` + hex), as opposed to `OK`.
+/// Whether `payload` is an `O` console-output packet (`O` + hex, possibly empty), as
+/// opposed to `OK`.
 pub fn console_output(payload: &[u8]) -> Option<Vec<u8>> {
     match payload {
-        [b'O', hex @ ..] if !hex.is_empty() => from_hex(hex),
+        [b'O', hex @ ..] => from_hex(hex),
         _ => None,
     }
 }
@@ -170,10 +175,14 @@ mod tests {
     #[test]
     fn tells_errors_and_console_output_from_ok() {
         assert_eq!(error_code(b"E14").as_deref(), Some("E14"));
-        assert_eq!(error_code(b"E.no such thing").as_deref(), Some("no such thing"));
+        assert_eq!(
+            error_code(b"E.no such thing").as_deref(),
+            Some("no such thing")
+        );
         assert_eq!(error_code(b"EE"), None);
         assert_eq!(console_output(b"OK"), None);
         assert_eq!(console_output(b"O6869").unwrap(), b"hi");
+        assert_eq!(console_output(b"O").unwrap(), b"");
     }
 
     proptest::proptest! {

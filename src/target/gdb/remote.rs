@@ -17,7 +17,8 @@ use super::tdesc::TargetDescription;
 use super::{Address, ConnectOptions, ServerKind};
 use crate::model::regs::scb;
 use crate::target::{
-    BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target, TargetError, reg,
+    BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target,
+    TargetError, reg,
 };
 
 /// DFSR.VCATCH (ARMv7-M ARM C1.6.1).
@@ -77,7 +78,11 @@ impl GdbTarget {
     }
 
     /// Speaks RSP over an already open stream (tests, proxies).
-    pub fn over(stream: Box<dyn Transport>, address: Address, options: &ConnectOptions) -> Result<Self> {
+    pub fn over(
+        stream: Box<dyn Transport>,
+        address: Address,
+        options: &ConnectOptions,
+    ) -> Result<Self> {
         let mut t = GdbTarget {
             conn: Connection::new(stream, options.timeout, options.max_packet),
             address,
@@ -102,7 +107,10 @@ impl GdbTarget {
     }
 
     fn handshake(&mut self, options: &ConnectOptions) -> Result<()> {
-        let reply = self.request_text("qSupported:swbreak+;hwbreak+;vContSupported+;xmlRegisters=arm", "negotiating features (qSupported)")?;
+        let reply = self.request_text(
+            "qSupported:swbreak+;hwbreak+;vContSupported+;xmlRegisters=arm",
+            "negotiating features (qSupported)",
+        )?;
         for item in reply.split(';') {
             match item.split_once('=') {
                 Some(("PacketSize", size)) => {
@@ -144,11 +152,19 @@ impl GdbTarget {
 
         let vcont = self.request_text("vCont?", "asking for vCont support")?;
         let actions: Vec<&str> = vcont.split(';').collect();
-        self.features.vcont = actions.first() == Some(&"vCont") && actions.contains(&"c") && actions.contains(&"s");
+        self.features.vcont =
+            actions.first() == Some(&"vCont") && actions.contains(&"c") && actions.contains(&"s");
 
         self.server = match &options.server {
             Some(kind) => kind.clone(),
-            None if self.tdesc.features.iter().any(|f| f.starts_with("org.qemu.")) => ServerKind::Qemu,
+            None if self
+                .tdesc
+                .features
+                .iter()
+                .any(|f| f.starts_with("org.qemu.")) =>
+            {
+                ServerKind::Qemu
+            }
             None => self.probe_server(),
         };
 
@@ -170,7 +186,11 @@ impl GdbTarget {
             description: format!(
                 "gdb-remote ({}{}) at {}",
                 self.server,
-                options.description.as_deref().map(|d| format!(" {d}")).unwrap_or_default(),
+                options
+                    .description
+                    .as_deref()
+                    .map(|d| format!(" {d}"))
+                    .unwrap_or_default(),
                 self.address
             ),
         };
@@ -228,13 +248,19 @@ impl GdbTarget {
     /// Runs a server monitor command (`monitor reset halt` in gdb) and returns its output.
     pub fn monitor(&mut self, command: &str) -> Result<String> {
         let doing = format!("running the monitor command {command:?}");
-        self.conn.send(format!("qRcmd,{}", to_hex(command.as_bytes())).as_bytes(), &doing)?;
+        self.conn.send(
+            format!("qRcmd,{}", to_hex(command.as_bytes())).as_bytes(),
+            &doing,
+        )?;
         self.conn.stats_round_trip();
         let mut output = Vec::new();
         loop {
             let deadline = Instant::now() + self.conn.timeout;
             let Some(reply) = self.conn.recv(deadline, &doing)? else {
-                return Err(self.conn.fail(TargetError::Timeout { doing, timeout: self.conn.timeout }));
+                return Err(self.conn.fail(TargetError::Timeout {
+                    doing,
+                    timeout: self.conn.timeout,
+                }));
             };
             if let Some(out) = console_output(&reply) {
                 output.extend(out);
@@ -242,10 +268,15 @@ impl GdbTarget {
             }
             return match reply.as_slice() {
                 b"OK" => Ok(String::from_utf8_lossy(&output).into_owned()),
-                b"" => Err(TargetError::Unsupported(format!("monitor commands on this server ({command:?})"))),
+                b"" => Err(TargetError::Unsupported(format!(
+                    "monitor commands on this server ({command:?})"
+                ))),
                 r => {
                     if let Some(code) = error_code(r) {
-                        return Err(TargetError::Refused { doing, message: refused(&code, &output) });
+                        return Err(TargetError::Refused {
+                            doing,
+                            message: refused(&code, &output),
+                        });
                     }
                     // Some servers answer with the hex output itself.
                     match from_hex(r) {
@@ -267,7 +298,10 @@ impl GdbTarget {
     fn request_text(&mut self, payload: &str, doing: &str) -> Result<String> {
         let reply = self.request(payload, doing)?;
         if let Some(code) = error_code(&reply) {
-            return Err(TargetError::Refused { doing: doing.into(), message: refused(&code, &[]) });
+            return Err(TargetError::Refused {
+                doing: doing.into(),
+                message: refused(&code, &[]),
+            });
         }
         String::from_utf8(reply).map_err(|e| self.malformed(doing, e.as_bytes()))
     }
@@ -278,7 +312,10 @@ impl GdbTarget {
         let shown: String = String::from_utf8_lossy(&reply[..reply.len().min(60)]).into_owned();
         self.conn.fail(TargetError::Protocol {
             doing: doing.into(),
-            message: format!("unexpected reply {shown:?}{}", if reply.len() > 60 { "..." } else { "" }),
+            message: format!(
+                "unexpected reply {shown:?}{}",
+                if reply.len() > 60 { "..." } else { "" }
+            ),
         })
     }
 
@@ -299,21 +336,33 @@ impl GdbTarget {
                 Some((b'm', data)) if !data.is_empty() => text.extend_from_slice(data),
                 _ => {
                     if let Some(code) = error_code(&reply) {
-                        return Err(TargetError::Refused { doing, message: refused(&code, &[]) });
+                        return Err(TargetError::Refused {
+                            doing,
+                            message: refused(&code, &[]),
+                        });
                     }
                     return Err(self.malformed(&doing, &reply));
                 }
             }
             if text.len() > 1 << 20 {
-                return Err(self.conn.fail(TargetError::Protocol { doing, message: "description over 1 MiB".into() }));
+                return Err(self.conn.fail(TargetError::Protocol {
+                    doing,
+                    message: "description over 1 MiB".into(),
+                }));
             }
         }
-        String::from_utf8(text).map_err(|_| TargetError::Protocol { doing, message: "not UTF-8".into() })
+        String::from_utf8(text).map_err(|_| TargetError::Protocol {
+            doing,
+            message: "not UTF-8".into(),
+        })
     }
 
     fn parse_stop(&mut self, payload: &[u8], doing: &str) -> Result<StopReply> {
         if let Some(code) = error_code(payload) {
-            return Err(TargetError::Refused { doing: doing.into(), message: refused(&code, &[]) });
+            return Err(TargetError::Refused {
+                doing: doing.into(),
+                message: refused(&code, &[]),
+            });
         }
         StopReply::parse(payload).map_err(|_| self.malformed(doing, payload))
     }
@@ -336,7 +385,10 @@ impl GdbTarget {
         match &self.state {
             RunState::Halted(_) => Ok(()),
             RunState::Running => Err(TargetError::NotHalted(what.into())),
-            RunState::Exited(why) => Err(TargetError::Disconnected { doing: what.into(), detail: Some(why.clone()) }),
+            RunState::Exited(why) => Err(TargetError::Disconnected {
+                doing: what.into(),
+                detail: Some(why.clone()),
+            }),
         }
     }
 
@@ -370,13 +422,23 @@ impl GdbTarget {
         let doing = "reading the registers (g)";
         let reply = self.request("g", doing)?;
         if let Some(code) = error_code(&reply) {
-            return Err(TargetError::Refused { doing: doing.into(), message: refused(&code, &[]) });
+            return Err(TargetError::Refused {
+                doing: doing.into(),
+                message: refused(&code, &[]),
+            });
         }
-        if reply.is_empty() || reply.len() % 2 != 0 || !reply.iter().all(|b| b.is_ascii_hexdigit() || *b == b'x') {
+        if reply.is_empty()
+            || reply.len() % 2 != 0
+            || !reply.iter().all(|b| b.is_ascii_hexdigit() || *b == b'x')
+        {
             return Err(self.malformed(doing, &reply));
         }
-        let layout: Vec<(String, u32, usize)> =
-            self.tdesc.g_layout().into_iter().map(|(r, off)| (r.name.clone(), r.bitsize, off)).collect();
+        let layout: Vec<(String, u32, usize)> = self
+            .tdesc
+            .g_layout()
+            .into_iter()
+            .map(|(r, off)| (r.name.clone(), r.bitsize, off))
+            .collect();
         for (name, bitsize, offset) in layout {
             let (start, end) = (offset * 2, offset * 2 + (bitsize as usize).div_ceil(8) * 2);
             if end > reply.len() {
@@ -393,10 +455,15 @@ impl GdbTarget {
         let doing = format!("reading register {name} (p{regnum:x})");
         let reply = self.request(&format!("p{regnum:x}"), &doing)?;
         if let Some(code) = error_code(&reply) {
-            return Err(TargetError::Refused { doing, message: refused(&code, &[]) });
+            return Err(TargetError::Refused {
+                doing,
+                message: refused(&code, &[]),
+            });
         }
         if reply.is_empty() {
-            return Err(TargetError::Unsupported(format!("reading register {name} with p")));
+            return Err(TargetError::Unsupported(format!(
+                "reading register {name} with p"
+            )));
         }
         if reply.len() != (bitsize as usize).div_ceil(8) * 2 {
             return Err(self.malformed(&doing, &reply));
@@ -411,7 +478,10 @@ impl GdbTarget {
             return Some((r.name.clone(), r.regnum, r.bitsize));
         }
         let n: usize = name.strip_prefix('s')?.parse().ok()?;
-        let d = self.tdesc.find(&format!("d{}", n / 2)).filter(|d| d.bitsize == 64)?;
+        let d = self
+            .tdesc
+            .find(&format!("d{}", n / 2))
+            .filter(|d| d.bitsize == 64)?;
         Some((d.name.clone(), d.regnum, d.bitsize))
     }
 
@@ -419,7 +489,10 @@ impl GdbTarget {
     fn in_g(&self, regnum: u32) -> bool {
         // Only known after one g; before it, assume the core registers (up to xpsr) are.
         if !self.have_g {
-            return self.tdesc.find(reg::XPSR).is_some_and(|x| regnum <= x.regnum);
+            return self
+                .tdesc
+                .find(reg::XPSR)
+                .is_some_and(|x| regnum <= x.regnum);
         }
         false
     }
@@ -439,7 +512,12 @@ impl GdbTarget {
         if missing.is_empty() {
             return Ok(());
         }
-        if missing.iter().filter(|(_, _, num, _)| self.in_g(*num)).count() >= 2 {
+        if missing
+            .iter()
+            .filter(|(_, _, num, _)| self.in_g(*num))
+            .count()
+            >= 2
+        {
             self.read_g()?;
         }
         for (name, raw, num, bits) in missing {
@@ -455,9 +533,14 @@ impl GdbTarget {
         let reply = self.request(&format!("P{regnum:x}={}", to_hex(bytes)), &doing)?;
         match reply.as_slice() {
             b"OK" => Ok(()),
-            b"" => Err(TargetError::Unsupported(format!("writing register {raw} with P"))),
+            b"" => Err(TargetError::Unsupported(format!(
+                "writing register {raw} with P"
+            ))),
             r => match error_code(r) {
-                Some(code) => Err(TargetError::Refused { doing, message: refused(&code, &[]) }),
+                Some(code) => Err(TargetError::Refused {
+                    doing,
+                    message: refused(&code, &[]),
+                }),
                 None => Err(self.malformed(&doing, r)),
             },
         }
@@ -515,8 +598,12 @@ impl GdbTarget {
             let here = address.wrapping_add(done as u32);
             let chunk = &data[done..data.len().min(done + max)];
             let doing = format!("writing memory at {here:#010x} ({} bytes)", chunk.len());
-            let mut payload = if binary { format!("X{here:x},{:x}:", chunk.len()) } else { format!("M{here:x},{:x}:", chunk.len()) }
-                .into_bytes();
+            let mut payload = if binary {
+                format!("X{here:x},{:x}:", chunk.len())
+            } else {
+                format!("M{here:x},{:x}:", chunk.len())
+            }
+            .into_bytes();
             if binary {
                 payload.extend(packet::escape_binary(chunk));
             } else {
@@ -527,7 +614,10 @@ impl GdbTarget {
                 b"OK" => {}
                 r => match error_code(r) {
                     Some(code) => {
-                        return Err(TargetError::Refused { doing, message: refused(&code, &[]) + unmapped_hint(&code) });
+                        return Err(TargetError::Refused {
+                            doing,
+                            message: refused(&code, &[]) + unmapped_hint(&code),
+                        });
                     }
                     None => return Err(self.malformed(&doing, r)),
                 },
@@ -537,7 +627,12 @@ impl GdbTarget {
         Ok(())
     }
 
-    fn breakpoint_packet(&mut self, insert: bool, address: u32, kind: BreakpointKind) -> Result<()> {
+    fn breakpoint_packet(
+        &mut self,
+        insert: bool,
+        address: u32,
+        kind: BreakpointKind,
+    ) -> Result<()> {
         let (z, what) = match kind {
             BreakpointKind::Software => ('0', "software"),
             BreakpointKind::Hardware => ('1', "hardware"),
@@ -551,9 +646,14 @@ impl GdbTarget {
         let reply = self.request(&format!("{op}{z},{address:x},2"), &doing)?;
         match reply.as_slice() {
             b"OK" => Ok(()),
-            b"" => Err(TargetError::Unsupported(format!("{what} breakpoints ({op}{z})"))),
+            b"" => Err(TargetError::Unsupported(format!(
+                "{what} breakpoints ({op}{z})"
+            ))),
             r => match error_code(r) {
-                Some(code) => Err(TargetError::Refused { doing, message: refused(&code, &[]) }),
+                Some(code) => Err(TargetError::Refused {
+                    doing,
+                    message: refused(&code, &[]),
+                }),
                 None => Err(self.malformed(&doing, r)),
             },
         }
@@ -562,7 +662,9 @@ impl GdbTarget {
     /// Waits for a stop reply until `deadline`, collecting console output on the way.
     fn wait_stop_reply(&mut self, deadline: Instant, doing: &str) -> Result<Option<StopReply>> {
         loop {
-            let Some(reply) = self.conn.recv(deadline, doing)? else { return Ok(None) };
+            let Some(reply) = self.conn.recv(deadline, doing)? else {
+                return Ok(None);
+            };
             if let Some(out) = console_output(&reply) {
                 self.console.extend(out);
                 continue;
@@ -572,14 +674,20 @@ impl GdbTarget {
     }
 
     /// Turns a stop reply into the trait's terms and records the new state.
-    fn on_stop(&mut self, reply: StopReply, stepping: bool, interrupted: bool) -> Result<StopReason> {
+    fn on_stop(
+        &mut self,
+        reply: StopReply,
+        stepping: bool,
+        interrupted: bool,
+    ) -> Result<StopReason> {
         self.forget_state();
         let reason = match &reply {
             StopReply::Signal { signal: 5, .. } if stepping => StopReason::Step,
             StopReply::Signal { signal: 2, .. } if interrupted => StopReason::Requested,
             StopReply::Signal { signal, .. } => {
                 self.state = RunState::Halted(StopReason::Requested);
-                let pc = if *signal == 5 && (!self.breakpoints.is_empty() || self.caps.vector_catch) {
+                let pc = if *signal == 5 && (!self.breakpoints.is_empty() || self.caps.vector_catch)
+                {
                     // One g rather than p: whoever stopped here wants the rest next.
                     self.read_g()?;
                     Some(self.read_register(reg::PC)?)
@@ -588,10 +696,14 @@ impl GdbTarget {
                 };
                 match pc {
                     Some(pc) if self.breakpoints.contains_key(&pc) => StopReason::Breakpoint { pc },
-                    Some(_) if self.vector_catch_restore.is_some() && self.vector_catch_fired()? => {
+                    Some(_)
+                        if self.vector_catch_restore.is_some() && self.vector_catch_fired()? =>
+                    {
                         StopReason::VectorCatch
                     }
-                    _ => StopReason::Other { description: reply.describe() },
+                    _ => StopReason::Other {
+                        description: reply.describe(),
+                    },
                 }
             }
             other => {
@@ -624,7 +736,10 @@ impl GdbTarget {
         let deadline = Instant::now() + self.conn.timeout;
         match self.wait_stop_reply(deadline, doing)? {
             Some(reply) => self.on_stop(reply, true, false),
-            None => Err(self.conn.fail(TargetError::Timeout { doing: doing.into(), timeout: self.conn.timeout })),
+            None => Err(self.conn.fail(TargetError::Timeout {
+                doing: doing.into(),
+                timeout: self.conn.timeout,
+            })),
         }
     }
 
@@ -634,7 +749,9 @@ impl GdbTarget {
             return Ok(None);
         }
         let pc = self.read_register(reg::PC)?;
-        let Some(&kind) = self.breakpoints.get(&pc) else { return Ok(None) };
+        let Some(&kind) = self.breakpoints.get(&pc) else {
+            return Ok(None);
+        };
         self.breakpoint_packet(false, pc, kind)?;
         let stepped = self.raw_step();
         self.breakpoint_packet(true, pc, kind)?;
@@ -696,12 +813,18 @@ impl Target for GdbTarget {
     fn read_register(&mut self, name: &str) -> Result<u32> {
         self.halted(&format!("read register {name}"))?;
         self.fetch_registers(&[name])?;
-        self.regs.get(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))
+        self.regs
+            .get(name)
+            .ok_or_else(|| TargetError::NoSuchRegister(name.into()))
     }
 
     fn read_register_set(&mut self, names: &[&str]) -> Result<Registers> {
         self.halted("read registers")?;
-        let known: Vec<&str> = names.iter().copied().filter(|n| self.locate(n).is_some()).collect();
+        let known: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| self.locate(n).is_some())
+            .collect();
         self.fetch_registers(&known)?;
         let mut out = Registers::new();
         for n in known {
@@ -714,7 +837,9 @@ impl Target for GdbTarget {
 
     fn write_register(&mut self, name: &str, value: u32) -> Result<()> {
         self.halted(&format!("write register {name}"))?;
-        let (raw, regnum, bitsize) = self.locate(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
+        let (raw, regnum, bitsize) = self
+            .locate(name)
+            .ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
         let bytes = if bitsize == 64 {
             // sN is half of dN/2: keep the other half.
             let n: usize = name[1..].parse().unwrap_or(0);
@@ -722,7 +847,11 @@ impl Target for GdbTarget {
             self.fetch_registers(&[&lo, &hi])?;
             let mut lo_v = self.regs.get(&lo).unwrap_or(0);
             let mut hi_v = self.regs.get(&hi).unwrap_or(0);
-            if n % 2 == 0 { lo_v = value } else { hi_v = value }
+            if n % 2 == 0 {
+                lo_v = value
+            } else {
+                hi_v = value
+            }
             [lo_v.to_le_bytes(), hi_v.to_le_bytes()].concat()
         } else {
             value.to_le_bytes()[..(bitsize as usize).div_ceil(8).min(4)].to_vec()
@@ -736,7 +865,10 @@ impl Target for GdbTarget {
         match &self.state {
             RunState::Halted(reason) => return Ok(reason.clone()),
             RunState::Exited(why) => {
-                return Err(TargetError::Disconnected { doing: "halting the core".into(), detail: Some(why.clone()) });
+                return Err(TargetError::Disconnected {
+                    doing: "halting the core".into(),
+                    detail: Some(why.clone()),
+                });
             }
             RunState::Running => {}
         }
@@ -745,7 +877,10 @@ impl Target for GdbTarget {
         let deadline = Instant::now() + timeout;
         match self.wait_stop_reply(deadline, doing)? {
             Some(reply) => self.on_stop(reply, false, true),
-            None => Err(self.conn.fail(TargetError::Timeout { doing: doing.into(), timeout })),
+            None => Err(self.conn.fail(TargetError::Timeout {
+                doing: doing.into(),
+                timeout,
+            })),
         }
     }
 
@@ -753,7 +888,10 @@ impl Target for GdbTarget {
         match &self.state {
             RunState::Running => return Ok(()),
             RunState::Exited(why) => {
-                return Err(TargetError::Disconnected { doing: "resuming the core".into(), detail: Some(why.clone()) });
+                return Err(TargetError::Disconnected {
+                    doing: "resuming the core".into(),
+                    detail: Some(why.clone()),
+                });
             }
             RunState::Halted(_) => {}
         }
@@ -795,15 +933,23 @@ impl Target for GdbTarget {
         }
         Ok(match &self.state {
             RunState::Running => CoreState::Running,
-            RunState::Halted(reason) => CoreState::Halted { reason: reason.clone() },
-            RunState::Exited(why) => CoreState::Exited { description: why.clone() },
+            RunState::Halted(reason) => CoreState::Halted {
+                reason: reason.clone(),
+            },
+            RunState::Exited(why) => CoreState::Exited {
+                description: why.clone(),
+            },
         })
     }
 
     fn wait_for_stop(&mut self, timeout: Duration) -> Result<Option<StopReason>> {
         match &self.state {
             RunState::Halted(reason) => return Ok(Some(reason.clone())),
-            RunState::Exited(why) => return Ok(Some(StopReason::Other { description: why.clone() })),
+            RunState::Exited(why) => {
+                return Ok(Some(StopReason::Other {
+                    description: why.clone(),
+                }));
+            }
             RunState::Running => {}
         }
         let deadline = Instant::now() + timeout;
@@ -846,7 +992,10 @@ impl Target for GdbTarget {
 
     fn set_vector_catch(&mut self, kinds: &[CatchKind]) -> Result<()> {
         if !self.caps.vector_catch {
-            return Err(TargetError::Unsupported(format!("hardware vector catch on the {}", self.server)));
+            return Err(TargetError::Unsupported(format!(
+                "hardware vector catch on the {}",
+                self.server
+            )));
         }
         if self.vector_catch_restore.is_none() {
             let current = self.monitor("cortex_m vector_catch")?;
@@ -857,7 +1006,11 @@ impl Target for GdbTarget {
             words.extend(openocd_catch_words(*kind));
         }
         words.dedup();
-        let command = if words.is_empty() { "cortex_m vector_catch none".to_string() } else { format!("cortex_m vector_catch {}", words.join(" ")) };
+        let command = if words.is_empty() {
+            "cortex_m vector_catch none".to_string()
+        } else {
+            format!("cortex_m vector_catch {}", words.join(" "))
+        };
         self.monitor(&command)?;
         Ok(())
     }
@@ -866,13 +1019,26 @@ impl Target for GdbTarget {
         self.halted("reset")?;
         let command = match self.server {
             ServerKind::OpenOcd | ServerKind::PyOcd => {
-                if halt { "reset halt" } else { "reset run" }
+                if halt {
+                    "reset halt"
+                } else {
+                    "reset run"
+                }
             }
             ServerKind::JLink => {
-                if halt { "reset" } else { "go" }
+                if halt {
+                    "reset"
+                } else {
+                    "go"
+                }
             }
             ServerKind::Qemu => "system_reset",
-            _ => return Err(TargetError::Unsupported(format!("reset on the {}", self.server))),
+            _ => {
+                return Err(TargetError::Unsupported(format!(
+                    "reset on the {}",
+                    self.server
+                )));
+            }
         };
         self.monitor(command)?;
         self.forget_state();
@@ -947,11 +1113,17 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
     let what = address.to_string();
     match address {
         Address::Unix(path) => {
-            let s = UnixStream::connect(path).map_err(|source| TargetError::Connect { what, source })?;
+            let s = UnixStream::connect(path)
+                .map_err(|source| TargetError::Connect { what, source })?;
             Ok(Box::new(s))
         }
         Address::Tcp(hostport) => {
-            let addrs = hostport.to_socket_addrs().map_err(|source| TargetError::Connect { what: what.clone(), source })?;
+            let addrs = hostport
+                .to_socket_addrs()
+                .map_err(|source| TargetError::Connect {
+                    what: what.clone(),
+                    source,
+                })?;
             let mut last = None;
             for a in addrs {
                 match TcpStream::connect_timeout(&a, timeout) {
@@ -964,7 +1136,8 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
             }
             Err(TargetError::Connect {
                 what,
-                source: last.unwrap_or_else(|| std::io::Error::other("the name resolves to no address")),
+                source: last
+                    .unwrap_or_else(|| std::io::Error::other("the name resolves to no address")),
             })
         }
     }
@@ -981,12 +1154,20 @@ fn split_double(name: &str, bitsize: u32) -> Option<usize> {
 fn refused(code: &str, output: &[u8]) -> String {
     let out = String::from_utf8_lossy(output);
     let out = out.trim();
-    if out.is_empty() { format!("the server answered {code}") } else { format!("the server answered {code}: {out}") }
+    if out.is_empty() {
+        format!("the server answered {code}")
+    } else {
+        format!("the server answered {code}: {out}")
+    }
 }
 
 fn unmapped_hint(code: &str) -> &'static str {
     // QEMU answers E14 (EFAULT) for addresses with nothing mapped.
-    if code == "E14" { " (no memory mapped there)" } else { "" }
+    if code == "E14" {
+        " (no memory mapped there)"
+    } else {
+        ""
+    }
 }
 
 /// OpenOCD's `cortex_m vector_catch` words for one kind of fault.
@@ -1010,7 +1191,11 @@ fn openocd_vector_catch_state(listing: &str) -> String {
         .filter(|(_, v)| v.trim() == "catch")
         .map(|(k, _)| k.trim())
         .collect();
-    if caught.is_empty() { "none".into() } else { caught.join(" ") }
+    if caught.is_empty() {
+        "none".into()
+    } else {
+        caught.join(" ")
+    }
 }
 
 #[cfg(test)]

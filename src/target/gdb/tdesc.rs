@@ -36,7 +36,15 @@ impl TargetDescription {
         let mut out = TargetDescription::default();
         let mut next_regnum = 0u32;
         let mut seen = HashSet::new();
-        parse_document("target.xml", root, fetch, &mut out, &mut next_regnum, &mut seen, 0)?;
+        parse_document(
+            "target.xml",
+            root,
+            fetch,
+            &mut out,
+            &mut next_regnum,
+            &mut seen,
+            0,
+        )?;
         out.registers.sort_by_key(|r| r.regnum);
         out.registers.dedup_by_key(|r| r.regnum);
         Ok(out)
@@ -82,10 +90,22 @@ fn parse_document(
     }
     let text = declare_xinclude(text);
     // Servers send `<!DOCTYPE target SYSTEM "gdb-target.dtd">`; the DTD is never fetched.
-    let options = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
     let doc = roxmltree::Document::parse_with_options(&text, options).map_err(|e| bad(annex, e))?;
     let mut feature = String::new();
-    walk(doc.root_element(), annex, fetch, out, next_regnum, seen, depth, &mut feature)
+    walk(
+        doc.root_element(),
+        annex,
+        fetch,
+        out,
+        next_regnum,
+        seen,
+        depth,
+        &mut feature,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -106,7 +126,9 @@ fn walk(
             out.features.push(feature.clone());
         }
         "include" => {
-            let href = node.attribute("href").ok_or_else(|| bad(annex, "xi:include without href"))?;
+            let href = node
+                .attribute("href")
+                .ok_or_else(|| bad(annex, "xi:include without href"))?;
             if seen.insert(href.to_string()) {
                 let text = fetch(href)?;
                 parse_document(href, &text, fetch, out, next_regnum, seen, depth + 1)?;
@@ -114,13 +136,17 @@ fn walk(
             return Ok(());
         }
         "reg" => {
-            let name = node.attribute("name").ok_or_else(|| bad(annex, "<reg> without a name"))?;
+            let name = node
+                .attribute("name")
+                .ok_or_else(|| bad(annex, "<reg> without a name"))?;
             let bitsize = node
                 .attribute("bitsize")
                 .and_then(|b| b.parse().ok())
                 .ok_or_else(|| bad(annex, format!("register {name} has no valid bitsize")))?;
             let regnum = match node.attribute("regnum") {
-                Some(n) => n.parse().map_err(|_| bad(annex, format!("register {name}: bad regnum {n:?}")))?,
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| bad(annex, format!("register {name}: bad regnum {n:?}")))?,
                 None => *next_regnum,
             };
             *next_regnum = regnum + 1;
@@ -146,7 +172,11 @@ fn declare_xinclude(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains("xi:include") || text.contains("xmlns:xi") {
         return text.into();
     }
-    let Some(root) = ["<target", "<feature"].iter().filter_map(|t| text.find(t).map(|p| p + t.len())).min() else {
+    let Some(root) = ["<target", "<feature"]
+        .iter()
+        .filter_map(|t| text.find(t).map(|p| p + t.len()))
+        .min()
+    else {
         return text.into();
     };
     let mut s = text.to_string();
@@ -200,14 +230,16 @@ mod tests {
     #[test]
     fn openocd_style_inline_description_with_mixed_case() {
         let xml = r#"<?xml version="1.0"?><target version="1.0"><feature name="org.gnu.gdb.arm.m-profile"><reg name="r0" bitsize="32" regnum="0"/><reg name="pc" bitsize="32" regnum="15"/><reg name="xPSR" bitsize="32" regnum="16"/></feature><feature name="org.gnu.gdb.arm.m-system"><reg name="msp" bitsize="32" regnum="17"/></feature></target>"#;
-        let td = TargetDescription::load(xml, &mut |n| panic!("no annex expected, asked for {n}")).unwrap();
+        let td = TargetDescription::load(xml, &mut |n| panic!("no annex expected, asked for {n}"))
+            .unwrap();
         assert_eq!(td.find("xpsr").unwrap().regnum, 16);
         assert_eq!(td.find("msp").unwrap().regnum, 17);
     }
 
     #[test]
     fn broken_xml_is_a_protocol_error_naming_the_annex() {
-        let err = TargetDescription::load("<target><feature>", &mut |_| unreachable!()).unwrap_err();
+        let err =
+            TargetDescription::load("<target><feature>", &mut |_| unreachable!()).unwrap_err();
         assert!(err.to_string().contains("target.xml"), "{err}");
     }
 }
