@@ -10,6 +10,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Inspect(args) => cli::inspect::run(args),
+        Command::Attach(args) => cli::attach::run(args),
+        Command::Capture(args) => cli::capture::run(args),
+        Command::Analyze(args) => cli::analyze::run(args),
+        Command::Vectors(args) => cli::vectors::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

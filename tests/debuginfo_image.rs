@@ -174,3 +174,55 @@ fn demangles_rust_and_cpp() {
     assert_eq!(demangle("_RNvCs1234_7mycrate4main"), "mycrate::main");
     assert_eq!(demangle("HardFault_Handler"), "HardFault_Handler");
 }
+
+mod corrupt {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Flipped bytes anywhere in a real ELF: loading fails with a typed error or
+        /// succeeds, and symbolizing never panics.
+        #[test]
+        fn corrupted_elf_never_panics(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..40)) {
+            let Some(bytes) = fixture_bytes() else { return Ok(()) };
+            let mut b = bytes.clone();
+            for (i, v) in flips {
+                let i = i.index(b.len());
+                b[i] = v;
+            }
+            if let Ok(image) = Image::from_bytes(b) {
+                for a in [0x0800_0000u32, 0x0800_0044, 0x0800_0060, 0x2000_0000] {
+                    let _ = image.symbolize(a);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn function_lookup_handles_aliases_and_unsized_symbols() {
+    let f = |name: &str, address: u32, size: u32, global: bool| Symbol {
+        name: name.into(),
+        demangled: name.into(),
+        address,
+        size,
+        kind: SymbolKind::Function,
+        thumb: true,
+        global,
+        defined: true,
+        absolute: false,
+    };
+    let table = SymbolTable::new(vec![
+        f("Default_Handler", 0x100, 4, true),
+        f("WWDG_IRQHandler", 0x100, 4, false),
+        f("asm_blob", 0x200, 0, true),
+        f("after", 0x240, 8, true),
+    ]);
+    assert_eq!(table.function_at(0x102).unwrap().name, "Default_Handler");
+    assert!(table.function_at(0x104).is_none(), "past the sized function");
+    assert_eq!(table.function_at(0x23e).unwrap().name, "asm_blob", "unsized: up to the next function");
+    assert_eq!(table.function_at(0x241).unwrap().name, "after");
+    assert!(table.function_at(0x10).is_none());
+}

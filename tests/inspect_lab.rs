@@ -108,7 +108,9 @@ fn check(s: &Scenario) -> Result<(), String> {
     let view = oracle::stop_at(&qemu, &s.elf_path(), Some(&s.stop_at), &[]);
     let gdb: Vec<String> = view.functions().iter().map(|f| normalize(f)).collect();
     let gdb: Vec<&str> = gdb.iter().map(String::as_str).collect();
-    if !is_subsequence(&gdb, &got_refs) {
+    // Where the manifest says gdb cannot unwind (stack overflow), it shows garbage: the
+    // architecture, not gdb, is the reference there (checked above through the manifest).
+    if !s.gdb_backtrace.is_empty() && !is_subsequence(&gdb, &got_refs) {
         return fail(format!("gdb-multiarch shows {gdb:?}, isrscope {got:?}"));
     }
     // The innermost exception frame agrees with the registers gdb read at the stop.

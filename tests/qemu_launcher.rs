@@ -154,6 +154,7 @@ fn bad_machine_and_missing_firmware_and_missing_qemu_are_clear_errors() {
 
 /// Run as a child process by the next test: launches QEMU, prints its pid, waits to be killed.
 #[test]
+#[ignore = "a helper process for qemu_dies_when_isrscope_is_killed"]
 fn helper_launch_and_wait_to_be_killed() {
     if std::env::var_os("ISRSCOPE_TEST_HELPER_LAUNCH").is_none() {
         return; // only meaningful as the child of `qemu_dies_when_isrscope_is_killed`
@@ -171,6 +172,7 @@ fn qemu_dies_when_isrscope_is_killed() {
         .args([
             "--exact",
             "helper_launch_and_wait_to_be_killed",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -211,4 +213,50 @@ fn stop_reason_of_a_plain_breakpoint_through_the_launcher() {
     );
     let stats = t.gdb().unwrap().stats();
     assert!(stats.round_trips < 20, "{stats:?}");
+}
+
+#[test]
+fn an_old_qemu_is_named_in_a_warning() {
+    // A wrapper that reports 7.2 (Debian 12's own QEMU, without msp/psp/control) and
+    // runs the real one.
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("qemu-system-arm");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7)'; exit 0; fi\nexec qemu-system-arm \"$@\"\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&wrapper, perms).unwrap();
+    let s = scenario("c-busfault");
+    let mut config = QemuConfig::new(&s.machine, s.elf_path());
+    config.executable = Some(wrapper);
+    let t = QemuTarget::launch(&config).unwrap();
+    assert_eq!(t.version().to_string(), "7.2.15");
+    let warning = t.warnings().join("\n");
+    assert!(warning.contains("older than 8.0") && warning.contains("msp"), "{warning}");
+}
+
+/// Run as a child process by the next test, with ISRSCOPE_QEMU set.
+#[test]
+#[ignore = "a helper process for isrscope_qemu_names_the_executable"]
+fn helper_launch_with_the_env_override() {
+    let Some(exe) = std::env::var_os("ISRSCOPE_TEST_HELPER_ENV") else { return };
+    let s = scenario("c-busfault");
+    let err = QemuTarget::launch(&QemuConfig::new(&s.machine, s.elf_path())).expect_err("no such QEMU");
+    assert!(err.to_string().contains(exe.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn isrscope_qemu_names_the_executable() {
+    let fake = "/nonexistent/qemu-from-env";
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "helper_launch_with_the_env_override", "--ignored", "--test-threads=1"])
+        .env("ISRSCOPE_TEST_HELPER_ENV", fake)
+        .env("ISRSCOPE_QEMU", fake)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the launcher did not run $ISRSCOPE_QEMU");
 }

@@ -329,6 +329,8 @@ fn breakpoints_stepping_halting_and_writing() {
     );
     assert_eq!(t.state().unwrap(), CoreState::Running);
     assert!(matches!(t.read_registers(), Err(TargetError::NotHalted(_))));
+    let mut word = [0u8; 4];
+    assert!(matches!(t.read_memory(0x2000_0000, &mut word), Err(TargetError::NotHalted(_))));
     assert_eq!(
         t.halt(Duration::from_secs(5)).unwrap(),
         StopReason::Requested
@@ -392,5 +394,24 @@ fn detach_leaves_the_core_halted_or_running_as_asked() {
         symbol(&elf, "main"),
         "and did not stop at the removed breakpoint"
     );
+    t.detach(false).unwrap();
+}
+
+#[test]
+fn reset_halt_through_the_monitor_returns_to_the_reset_vector() {
+    let s = scenario("c-busfault");
+    let elf = s.elf_path();
+    let qemu = Qemu::start(&s.machine, &elf);
+    let mut t = connect(&qemu);
+    let main = symbol(&elf, "main");
+    t.set_breakpoint(main, BreakpointKind::Software).unwrap();
+    t.resume().unwrap();
+    assert_eq!(t.wait_for_stop(Duration::from_secs(10)).unwrap(), Some(StopReason::Breakpoint { pc: main }));
+    t.reset(true).unwrap();
+    assert_eq!(t.read_register(reg::PC).unwrap(), symbol(&elf, "Reset_Handler"));
+    assert!(matches!(t.state().unwrap(), CoreState::Halted { .. }));
+    // And it runs to main again from there.
+    t.resume().unwrap();
+    assert_eq!(t.wait_for_stop(Duration::from_secs(10)).unwrap(), Some(StopReason::Breakpoint { pc: main }));
     t.detach(false).unwrap();
 }

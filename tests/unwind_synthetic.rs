@@ -515,3 +515,64 @@ fn the_backtrace_serializes_to_json() {
     assert_eq!(v["termination"]["kind"], "reset-handler");
     assert!(v["frames"][2]["registers"]["known"]["r0"].is_number());
 }
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Random stack contents and registers: the unwinder never panics, always ends
+        /// with a reason, and never exceeds its depth limit.
+        #[test]
+        fn any_stack_ends_with_a_reason(
+            words in proptest::collection::vec(any::<u32>(), 64),
+            code_words in proptest::collection::vec(0usize..40, 64),
+            exc in proptest::collection::vec(0usize..6, 64),
+            pc_pick in 0usize..40,
+            lr in any::<u32>(),
+            sp_off in 0u32..200,
+            ipsr in prop_oneof![Just(0u32), Just(3), Just(5), Just(15), Just(16)],
+            v8 in any::<bool>(),
+        ) {
+            let Some(mut f) = fx() else { return Ok(()) };
+            // A mix of random words, plausible return addresses and EXC_RETURN values.
+            let code: Vec<u32> = f.image.symbols().functions().map(|s| s.address).collect();
+            let excs = [0xFFFF_FFF1, 0xFFFF_FFF9, 0xFFFF_FFFD, 0xFFFF_FFE9, 0xFFFF_FFED, 0xFFFF_FFFF];
+            let base = TOP - 64 * 4;
+            for i in 0..64 {
+                let w = match (exc[i], code_words[i] % 3) {
+                    (0, _) => excs[i % excs.len()],
+                    (_, 0) => (code[code_words[i] % code.len()] + 4) | 1,
+                    _ => words[i],
+                };
+                f.t.write_u32(base + 4 * i as u32, w);
+            }
+            f.st = Stack::new(base + 4 * (sp_off % 64));
+            let pc = code[pc_pick % code.len()] + 2;
+            f.live(pc, lr, ipsr);
+            f.t.set("psp", base + 4 * (words[0] % 64));
+            let opts = UnwindOptions {
+                profile: Some(if v8 { Profile::V8MMainline } else { Profile::V7M }),
+                max_depth: 64,
+                ..Default::default()
+            };
+            let bt = unwind(&f.image, &mut f.t, &opts).unwrap();
+            prop_assert!(bt.frames.len() <= 64 + 8);
+            prop_assert!(!bt.frames.is_empty());
+            let _ = serde_json::to_string(&bt).unwrap();
+        }
+    }
+}
+
+#[test]
+fn without_cfi_a_stop_at_the_handler_entry_still_crosses_the_exception() {
+    let Some(mut f) = fx_from(asm_fixture_nodebug()) else { return };
+    let lr = f.thread_to_leaf();
+    f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF9, 5);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), expect(&[&["fault_handler", "<exception>"], &THREAD_TAIL]));
+    assert_eq!(bt.exceptions().next().unwrap().exc_return, Some(0xFFFF_FFF9));
+}

@@ -72,12 +72,34 @@ fn inspect(
     timeout: Duration,
 ) -> Result<Report> {
     let target = conn.target.as_mut();
+    let wait = WaitOptions { no_wait: args.no_wait, no_catch: args.no_catch, timeout };
+    let opts = stop_for_report(target, image, breaks, &wait)?;
+    Ok(report::collect(target, image, &opts)?)
+}
+
+/// How to reach the state worth reporting: `inspect` and `capture` share it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitOptions {
+    /// Halt and take the state as it is.
+    pub no_wait: bool,
+    /// Stop at the `--break-at` points only.
+    pub no_catch: bool,
+    pub timeout: Duration,
+}
+
+/// Halts the core where a report is worth making: at once if it is already in a
+/// fault handler (or locked up), else after catching a fault or a `--break-at` stop
+/// within the timeout. Returns what `report::collect` needs to know about the stop.
+pub(crate) fn stop_for_report(
+    target: &mut dyn Target,
+    image: Option<&Image>,
+    breaks: &[u32],
+    wait: &WaitOptions,
+) -> Result<CollectOptions> {
+    let timeout = wait.timeout;
     let mut stop = match target.state().context("reading the core state")? {
         CoreState::Halted { reason } => Some(reason),
-        CoreState::LockedUp => {
-            let opts = CollectOptions { locked_up: true, ..CollectOptions::default() };
-            return Ok(report::collect(target, image, &opts)?);
-        }
+        CoreState::LockedUp => return Ok(CollectOptions { locked_up: true, ..CollectOptions::default() }),
         _ => {
             let reason = target.halt(timeout).context("halting the core")?;
             Some(reason)
@@ -87,9 +109,9 @@ fn inspect(
     let in_fault = ExceptionNumber::from_xpsr(xpsr).is_fault();
     let mut preface = None;
     // A QEMU we started is halted at reset: there is nothing to report before it runs.
-    if !in_fault && !args.no_wait {
+    if !in_fault && !wait.no_wait {
         let elf_vectors = image.and_then(|i| i.vector_table()).map(|t| t.words.as_slice());
-        let mut armed = if args.no_catch {
+        let mut armed = if wait.no_catch {
             None
         } else {
             Some(catch::arm(target, &CatchOptions { elf_vectors, ..CatchOptions::default() }).context("arming fault catching")?)
@@ -99,14 +121,13 @@ fn inspect(
         match waited? {
             Some(reason) => stop = Some(reason),
             None => {
-                preface = Some(format!("No fault within {} s", args.timeout));
+                preface = Some(format!("No fault within {} s", timeout.as_secs_f64()));
                 stop = Some(StopReason::Requested);
             }
         }
         disarmed?;
     }
-    let opts = CollectOptions { stop, preface, ..CollectOptions::default() };
-    Ok(report::collect(target, image, &opts)?)
+    Ok(CollectOptions { stop, preface, ..CollectOptions::default() })
 }
 
 /// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
@@ -137,7 +158,7 @@ fn disarm(target: &mut dyn Target, armed: Option<&mut FaultCatch>, breaks: &[u32
 }
 
 /// `--break-at` values: a function name from the ELF, or a hex address.
-fn resolve_breaks(names: &[String], image: Option<&Image>) -> Result<Vec<u32>> {
+pub(crate) fn resolve_breaks(names: &[String], image: Option<&Image>) -> Result<Vec<u32>> {
     names
         .iter()
         .map(|name| {

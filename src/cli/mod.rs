@@ -1,8 +1,12 @@
 //! The command line: clap definitions, resolved into one function per command.
 //! `main` only maps the result to an exit code.
 
+pub mod analyze;
+pub mod attach;
+pub mod capture;
 pub mod connect;
 pub mod inspect;
+pub mod vectors;
 
 use std::path::PathBuf;
 
@@ -24,6 +28,14 @@ pub struct Cli {
 pub enum Command {
     /// One-shot fault report: connect, wait for a fault (or report the current state), explain it.
     Inspect(inspect::InspectArgs),
+    /// The live terminal UI: watch the core, halt it inside interrupt handlers, read what happened.
+    Attach(attach::AttachArgs),
+    /// Save a halted (or faulting) target to a core file: registers, system blocks, RAM.
+    Capture(capture::CaptureArgs),
+    /// The fault report of a core dump (isrscope's or probe-rs'), or of a directory of them.
+    Analyze(analyze::AnalyzeArgs),
+    /// Vector-table correctness: the ELF's table, and with a target, VTOR, the table it points at, flash and the NVIC.
+    Vectors(vectors::VectorsArgs),
 }
 
 /// How to reach the target: exactly one of these.

@@ -158,9 +158,15 @@ impl Image {
             }
             match s.uncompressed_data() {
                 Ok(std::borrow::Cow::Borrowed(slice)) => {
-                    let start = slice.as_ptr() as usize - data.as_ptr() as usize;
-                    debug_sections
-                        .insert(name, SharedBytes::window(backing.clone(), start..start + slice.len()));
+                    // A window into the mapping when the slice lies in it (it may not: an
+                    // empty or NOBITS section is a static empty slice).
+                    let start = (slice.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+                    let bytes = if start.checked_add(slice.len()).is_some_and(|end| end <= data.len()) {
+                        SharedBytes::window(backing.clone(), start..start + slice.len())
+                    } else {
+                        SharedBytes::owned(slice.to_vec())
+                    };
+                    debug_sections.insert(name, bytes);
                 }
                 Ok(std::borrow::Cow::Owned(v)) => {
                     debug_sections.insert(name, SharedBytes::owned(v));
@@ -381,7 +387,7 @@ fn read_sections(file: &ElfFile32<LittleEndian>, segments: &[Segment]) -> Vec<Se
         let load_address = segments
             .iter()
             .find(|g| alloc && address >= g.run_address && address - g.run_address < g.mem_size.max(1))
-            .map(|g| g.load_address + (address - g.run_address))
+            .map(|g| g.load_address.wrapping_add(address - g.run_address))
             .unwrap_or(address);
         out.push(Section {
             name: name.to_string(),

@@ -205,7 +205,7 @@ pub(crate) fn find_vector_table(image: &Image) -> Option<VectorTable> {
     }
     for seg in image.segments.iter().filter(|s| !s.writable && s.file_size >= 8) {
         let addr = seg.run_address;
-        if image.read_static_u32(addr + 4).is_some_and(|w| w & !1 == entry) {
+        if image.read_static_u32(addr.wrapping_add(4)).is_some_and(|w| w & !1 == entry) {
             return table_at(image, addr, None, VectorTableSource::ResetVector);
         }
     }
@@ -222,7 +222,7 @@ fn table_at(image: &Image, address: u32, size: Option<u32>, source: VectorTableS
     match size {
         Some(size) => {
             for i in 0..(size as usize / 4).min(MAX_VECTORS) {
-                words.push(read(address + 4 * i as u32)?);
+                words.push(read(address.wrapping_add(4 * i as u32))?);
             }
         }
         None => {
@@ -230,7 +230,7 @@ fn table_at(image: &Image, address: u32, size: Option<u32>, source: VectorTableS
             let in_flash = |w: u32| image.regions.iter().any(|r| r.kind == RegionKind::Flash && r.contains(w & !1))
                 || image.sections.iter().any(|s| s.executable && s.contains(w & !1));
             for i in 1..MAX_VECTORS {
-                let Some(w) = read(address + 4 * i as u32) else { break };
+                let Some(w) = read(address.wrapping_add(4 * i as u32)) else { break };
                 if !(w == 0 || (w & 1 == 1 && in_flash(w))) || (i < 2 && w == 0) {
                     break;
                 }

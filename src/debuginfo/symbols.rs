@@ -84,7 +84,9 @@ impl SymbolTable {
         // Several functions can start at the same address (aliases): prefer a sized one
         // that holds the address, else a zero-sized one, which is trusted up to the next
         // function's start (the partition point guarantees that).
-        let same = self.functions[..idx].iter().rev().map(|&i| &self.all[i]).take_while(|s| s.address == nearest);
+        let first = self.functions[..idx].partition_point(|&i| self.all[i].address < nearest);
+        // In table order: globals first among aliases.
+        let same = self.functions[first..idx].iter().map(|&i| &self.all[i]);
         let mut zero_sized = None;
         for s in same {
             if s.size > 0 && s.contains(address) {

@@ -38,7 +38,6 @@ pub(crate) struct Engine<'a, 't> {
     on_psp: bool,
     /// SPs seen on the main stack (for the overflow check).
     msp_seen: Vec<u32>,
-    psp_seen: Vec<u32>,
     /// The frame address of an exception frame that could not be read.
     lost_frame: Option<u32>,
 }
@@ -73,7 +72,6 @@ impl<'a, 't> Engine<'a, 't> {
             exception: ExceptionNumber::THREAD,
             on_psp: false,
             msp_seen: Vec::new(),
-            psp_seen: Vec::new(),
             lost_frame: None,
         }
     }
@@ -102,7 +100,9 @@ impl<'a, 't> Engine<'a, 't> {
             if !self.seen.insert((pc, sp)) {
                 break Termination::Loop { pc, sp };
             }
-            if self.on_psp { self.psp_seen.push(sp) } else { self.msp_seen.push(sp) }
+            if !self.on_psp {
+                self.msp_seen.push(sp);
+            }
             let function = self.emit_function(pc, exact, &method, &regs);
             if let Some(f) = &function {
                 if self.is_reset_handler(pc, f) {
@@ -263,9 +263,15 @@ impl<'a, 't> Engine<'a, 't> {
         Next::Continue(caller, how)
     }
 
+    /// RAM as the image describes it, plus the stack region itself (a stack placed in
+    /// memory no section uses, e.g. STM32 CCM RAM, still counts).
     fn sp_in_ram(&self, sp: u32) -> bool {
         let ram: Vec<_> = self.image.memory_regions().iter().filter(|r| r.kind == RegionKind::Ram).collect();
-        ram.is_empty() || ram.iter().any(|r| sp >= r.start && sp <= r.end)
+        let in_stack = self.image.stack_region().is_some_and(|s| match s.bottom {
+            Some(_) => s.contains(sp),
+            None => sp <= s.top && s.top - sp < 0x10_0000,
+        });
+        ram.is_empty() || in_stack || ram.iter().any(|r| sp >= r.start && sp <= r.end)
     }
 
     fn lazy_fp(&mut self) -> Option<LazyFpState> {
@@ -326,9 +332,10 @@ impl<'a, 't> Engine<'a, 't> {
         };
         let frame_addr = match e.stack {
             StackPointer::Main => {
-                // On v8-M the other security state's MSP is a banked register.
+                // On v8-M a frame on the other security state's stack than the handler's
+                // (ES) is on that state's banked MSP.
                 match e.security {
-                    Some(s) if self.live.get("msp_s").is_some() && s.secure_stack != self.current_secure() => {
+                    Some(s) if self.live.get("msp_s").is_some() && s.secure_stack != s.secure_exception => {
                         self.live.get(if s.secure_stack { "msp_s" } else { "msp_ns" }).unwrap_or(handler_sp)
                     }
                     _ => handler_sp,
@@ -421,16 +428,8 @@ impl<'a, 't> Engine<'a, 't> {
         self.on_psp = e.stack == StackPointer::Process;
         if e.stack == StackPointer::Main {
             self.msp_seen.push(frame_addr);
-        } else {
-            self.psp_seen.push(frame_addr);
         }
         Next::Continue(next, UnwindMethod::ExceptionFrame)
-    }
-
-    fn current_secure(&self) -> bool {
-        // Without banked registers the debugger sees one state; assume non-secure
-        // when the secure bank exists but cannot be told apart.
-        false
     }
 
     /// The firmware overwrote EXC_RETURN in LR: find the stacked frame on the main
@@ -469,7 +468,7 @@ impl<'a, 't> Engine<'a, 't> {
                 continue;
             }
             let extended = lazy.is_some_and(|l| {
-                l.fpccr & fpu::FPCCR_LSPACT != 0 && l.fpcar & fpu::FPCAR_ADDRESS_MASK == addr + 0x20
+                l.fpccr & fpu::FPCCR_LSPACT != 0 && l.fpcar & fpu::FPCAR_ADDRESS_MASK == addr.wrapping_add(0x20)
             });
             let mut value: u32 = if self.profile.is_v8m() { 0xFFFF_FFA0 } else { 0xFFFF_FFE1 };
             if !extended {

@@ -87,7 +87,7 @@ fn analyze_prologue(image: &Image, mem: &mut Memory<'_>, start: u32, pc: u32) ->
             // Anything else 32-bit, or a branch: stop tracking.
             break;
         }
-        a += if wide { 4 } else { 2 };
+        a = a.wrapping_add(if wide { 4 } else { 2 });
     }
     Some(p)
 }
@@ -180,7 +180,7 @@ fn scan(image: &Image, mem: &mut Memory<'_>, regs: &RegisterSet, stack_top: Opti
         let w = mem.read_u32(a)?;
         if (looks_like_exc_return(w) && w >> 24 == 0xFF) || follows_call(image, mem, w) {
             let mut caller = RegisterSet::default();
-            caller.r[SP] = Some(a + 4);
+            caller.r[SP] = Some(a.wrapping_add(4));
             caller.r[LR] = Some(w);
             caller.r[PC] = Some(w);
             return Some(Guess {
@@ -188,7 +188,8 @@ fn scan(image: &Image, mem: &mut Memory<'_>, regs: &RegisterSet, stack_top: Opti
                 how: format!("stack scan: return address {w:#010x} found at {a:#010x} ({} bytes above SP)", a - sp),
             });
         }
-        a += 4;
+        let Some(next) = a.checked_add(4) else { break };
+        a = next;
     }
     None
 }
@@ -204,7 +205,8 @@ pub(crate) fn return_addresses(image: &Image, mem: &mut Memory<'_>, start: u32, 
                 out.push((a, w));
             }
         }
-        a += 4;
+        let Some(next) = a.checked_add(4) else { break };
+        a = next;
     }
     out
 }

@@ -12,6 +12,12 @@ use crate::target::Target;
 
 const CHUNK: u32 = 256;
 
+/// The Cortex-M default memory map's Device and System regions (peripherals, the
+/// PPB): never read more than asked there.
+fn is_device(address: u32) -> bool {
+    matches!(address, 0x4000_0000..=0x5FFF_FFFF | 0xA000_0000..=0xFFFF_FFFF)
+}
+
 pub(crate) struct Memory<'t> {
     target: &'t mut dyn Target,
     chunks: HashMap<u32, Option<Box<[u8; CHUNK as usize]>>>,
@@ -27,6 +33,12 @@ impl<'t> Memory<'t> {
     /// Reads `buf.len()` bytes at `address`; `None` if any byte is unreadable.
     pub(crate) fn read(&mut self, address: u32, buf: &mut [u8]) -> Option<()> {
         let end = address.checked_add(buf.len() as u32)?;
+        if is_device(address) || is_device(end - 1) {
+            // Reads of peripherals and system registers can have side effects (clearing
+            // status flags, DHCSR's sticky bits): read exactly what was asked, uncached.
+            self.requests += 1;
+            return self.target.read_memory(address, buf).ok();
+        }
         let mut a = address;
         while a < end {
             let base = a & !(CHUNK - 1);
@@ -65,6 +77,9 @@ impl<'t> Memory<'t> {
     /// Prefetches `[start, end)` in one request where the link allows (e.g. a whole
     /// stack region before a scan). Failures are ignored: chunk reads follow.
     pub(crate) fn prefetch(&mut self, start: u32, end: u32) {
+        if is_device(start) || is_device(end.saturating_sub(1)) {
+            return;
+        }
         let start = start & !(CHUNK - 1);
         let end = end.saturating_add(CHUNK - 1) & !(CHUNK - 1);
         if end <= start || end - start > 256 * 1024 {

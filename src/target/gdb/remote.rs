@@ -5,17 +5,22 @@
 //! takes; registers and memory are cached while the core is halted and forgotten on
 //! resume, step, reset or write.
 
+mod memory;
+mod registers;
+mod run;
+
+use run::{openocd_catch_words, openocd_vector_catch_state};
+
 use std::collections::BTreeMap;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use super::conn::{Connection, Stats, Transport};
-use super::packet::{self, console_output, error_code, from_hex, to_hex};
+use super::packet::{console_output, error_code, from_hex, to_hex};
 use super::stop::StopReply;
 use super::tdesc::TargetDescription;
 use super::{Address, ConnectOptions, ServerKind};
-use crate::model::regs::scb;
 use crate::target::{
     BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target,
     TargetError, reg,
@@ -155,6 +160,14 @@ impl GdbTarget {
         self.features.vcont =
             actions.first() == Some(&"vCont") && actions.contains(&"c") && actions.contains(&"s");
 
+        let stop = self.request("?", "asking why the target is stopped")?;
+        let reply = self.parse_stop(&stop, "asking why the target is stopped")?;
+        self.state = match &reply {
+            StopReply::Signal { .. } => RunState::Halted(StopReason::Requested),
+            other => RunState::Exited(other.describe()),
+        };
+        self.last_stop = Some(reply);
+
         self.server = match &options.server {
             Some(kind) => kind.clone(),
             None if self
@@ -167,14 +180,6 @@ impl GdbTarget {
             }
             None => self.probe_server(),
         };
-
-        let stop = self.request("?", "asking why the target is stopped")?;
-        let reply = self.parse_stop(&stop, "asking why the target is stopped")?;
-        self.state = match &reply {
-            StopReply::Signal { .. } => RunState::Halted(StopReason::Requested),
-            other => RunState::Exited(other.describe()),
-        };
-        self.last_stop = Some(reply);
 
         let packet_size = self.features.packet_size;
         self.caps = Capabilities {
@@ -248,6 +253,9 @@ impl GdbTarget {
     /// Runs a server monitor command (`monitor reset halt` in gdb) and returns its output.
     pub fn monitor(&mut self, command: &str) -> Result<String> {
         let doing = format!("running the monitor command {command:?}");
+        if matches!(self.state, RunState::Running) {
+            return Err(TargetError::NotHalted(doing));
+        }
         self.conn.send(
             format!("qRcmd,{}", to_hex(command.as_bytes())).as_bytes(),
             &doing,
@@ -367,20 +375,6 @@ impl GdbTarget {
         StopReply::parse(payload).map_err(|_| self.malformed(doing, payload))
     }
 
-    /// Names of the registers this target has, in the trait's spelling: 64-bit `dN`
-    /// registers are offered as their halves `s(2N)`, `s(2N+1)`.
-    fn register_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        for r in &self.tdesc.registers {
-            match split_double(&r.name, r.bitsize) {
-                Some(n) => names.extend([reg::s(2 * n), reg::s(2 * n + 1)]),
-                None if r.bitsize <= 32 => names.push(r.name.clone()),
-                None => {}
-            }
-        }
-        names
-    }
-
     fn halted(&self, what: &str) -> Result<()> {
         match &self.state {
             RunState::Halted(_) => Ok(()),
@@ -399,371 +393,6 @@ impl GdbTarget {
         self.memory.clear();
         self.memory_cached = 0;
     }
-
-    /// Stores a raw register value under its trait name(s). Unavailable values
-    /// (`xx..`) leave the register absent.
-    fn store_register(&mut self, name: &str, bitsize: u32, raw: &[u8]) {
-        let Some(bytes) = from_hex(raw) else { return };
-        let word = |b: &[u8]| b.iter().rev().fold(0u32, |v, x| (v << 8) | u32::from(*x));
-        if let Some(n) = split_double(name, bitsize) {
-            if bytes.len() == 8 {
-                self.regs.insert(reg::s(2 * n), word(&bytes[..4]));
-                self.regs.insert(reg::s(2 * n + 1), word(&bytes[4..]));
-            }
-        } else if bitsize <= 32 && bytes.len() <= 4 {
-            self.regs.insert(name, word(&bytes));
-        }
-    }
-
-    fn read_g(&mut self) -> Result<()> {
-        if self.have_g {
-            return Ok(());
-        }
-        let doing = "reading the registers (g)";
-        let reply = self.request("g", doing)?;
-        if let Some(code) = error_code(&reply) {
-            return Err(TargetError::Refused {
-                doing: doing.into(),
-                message: refused(&code, &[]),
-            });
-        }
-        if reply.is_empty()
-            || reply.len() % 2 != 0
-            || !reply.iter().all(|b| b.is_ascii_hexdigit() || *b == b'x')
-        {
-            return Err(self.malformed(doing, &reply));
-        }
-        let layout: Vec<(String, u32, usize)> = self
-            .tdesc
-            .g_layout()
-            .into_iter()
-            .map(|(r, off)| (r.name.clone(), r.bitsize, off))
-            .collect();
-        for (name, bitsize, offset) in layout {
-            let (start, end) = (offset * 2, offset * 2 + (bitsize as usize).div_ceil(8) * 2);
-            if end > reply.len() {
-                break; // the rest is not in the g packet: read by p
-            }
-            self.store_register(&name, bitsize, &reply[start..end]);
-        }
-        self.have_g = true;
-        Ok(())
-    }
-
-    /// Reads one register by its number with `p`.
-    fn read_p(&mut self, name: &str, regnum: u32, bitsize: u32) -> Result<()> {
-        let doing = format!("reading register {name} (p{regnum:x})");
-        let reply = self.request(&format!("p{regnum:x}"), &doing)?;
-        if let Some(code) = error_code(&reply) {
-            return Err(TargetError::Refused {
-                doing,
-                message: refused(&code, &[]),
-            });
-        }
-        if reply.is_empty() {
-            return Err(TargetError::Unsupported(format!(
-                "reading register {name} with p"
-            )));
-        }
-        if reply.len() != (bitsize as usize).div_ceil(8) * 2 {
-            return Err(self.malformed(&doing, &reply));
-        }
-        self.store_register(name, bitsize, &reply);
-        Ok(())
-    }
-
-    /// The description entry for a trait register name (`s5` lives in `d2`).
-    fn locate(&self, name: &str) -> Option<(String, u32, u32)> {
-        if let Some(r) = self.tdesc.find(name) {
-            return Some((r.name.clone(), r.regnum, r.bitsize));
-        }
-        let n: usize = name.strip_prefix('s')?.parse().ok()?;
-        let d = self
-            .tdesc
-            .find(&format!("d{}", n / 2))
-            .filter(|d| d.bitsize == 64)?;
-        Some((d.name.clone(), d.regnum, d.bitsize))
-    }
-
-    /// Whether the register's value arrives in a `g` reply (by offset, as GDB decides).
-    fn in_g(&self, regnum: u32) -> bool {
-        // Only known after one g; before it, assume the core registers (up to xpsr) are.
-        if !self.have_g {
-            return self
-                .tdesc
-                .find(reg::XPSR)
-                .is_some_and(|x| regnum <= x.regnum);
-        }
-        false
-    }
-
-    /// Reads `names` with as few requests as possible: one `g` when two or more of them
-    /// come in it, `p` for the others.
-    fn fetch_registers(&mut self, names: &[&str]) -> Result<()> {
-        let missing: Vec<(String, String, u32, u32)> = names
-            .iter()
-            .filter(|n| self.regs.get(n).is_none())
-            .map(|n| {
-                self.locate(n)
-                    .map(|(raw, num, bits)| (n.to_string(), raw, num, bits))
-                    .ok_or_else(|| TargetError::NoSuchRegister(n.to_string()))
-            })
-            .collect::<Result<_>>()?;
-        if missing.is_empty() {
-            return Ok(());
-        }
-        if missing
-            .iter()
-            .filter(|(_, _, num, _)| self.in_g(*num))
-            .count()
-            >= 2
-        {
-            self.read_g()?;
-        }
-        for (name, raw, num, bits) in missing {
-            if self.regs.get(&name).is_none() {
-                self.read_p(&raw, num, bits)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn write_raw_register(&mut self, raw: &str, regnum: u32, bytes: &[u8]) -> Result<()> {
-        let doing = format!("writing register {raw} (P{regnum:x})");
-        let reply = self.request(&format!("P{regnum:x}={}", to_hex(bytes)), &doing)?;
-        match reply.as_slice() {
-            b"OK" => Ok(()),
-            b"" => Err(TargetError::Unsupported(format!(
-                "writing register {raw} with P"
-            ))),
-            r => match error_code(r) {
-                Some(code) => Err(TargetError::Refused {
-                    doing,
-                    message: refused(&code, &[]),
-                }),
-                None => Err(self.malformed(&doing, r)),
-            },
-        }
-    }
-
-    fn read_block(&mut self, address: u32, buf: &mut [u8]) -> Result<()> {
-        let max = self.caps.max_read.max(4);
-        let mut done = 0;
-        while done < buf.len() {
-            let here = address.wrapping_add(done as u32);
-            let len = (buf.len() - done).min(max);
-            let doing = format!("reading memory at {here:#010x} (m, {len} bytes)");
-            let reply = self.request(&format!("m{here:x},{len:x}"), &doing)?;
-            if let Some(code) = error_code(&reply) {
-                return Err(TargetError::MemoryUnreadable {
-                    address: here,
-                    len,
-                    message: format!("the server answered {code}{}", unmapped_hint(&code)),
-                });
-            }
-            match from_hex(&reply) {
-                Some(bytes) if bytes.len() == len => buf[done..done + len].copy_from_slice(&bytes),
-                Some(bytes) if !bytes.is_empty() && bytes.len() < len => {
-                    // A short read: the end of readable memory. The rest fails as a whole.
-                    return Err(TargetError::MemoryUnreadable {
-                        address: here.wrapping_add(bytes.len() as u32),
-                        len: len - bytes.len(),
-                        message: "the server returned fewer bytes than asked".into(),
-                    });
-                }
-                _ => return Err(self.malformed(&doing, &reply)),
-            }
-            done += len;
-        }
-        Ok(())
-    }
-
-    fn cached(&self, address: u32, len: usize) -> Option<&[u8]> {
-        self.memory.iter().find_map(|(start, bytes)| {
-            let off = address.checked_sub(*start)? as usize;
-            bytes.get(off..off.checked_add(len)?)
-        })
-    }
-
-    fn write_block(&mut self, address: u32, data: &[u8]) -> Result<()> {
-        let overhead = 64;
-        let max = (self.features.packet_size.saturating_sub(overhead) / 2).max(16);
-        if self.features.binary_write.is_none() {
-            let reply = self.request(&format!("X{address:x},0:"), "probing binary writes (X)")?;
-            self.features.binary_write = Some(reply == b"OK");
-        }
-        let binary = self.features.binary_write == Some(true);
-        let mut done = 0;
-        while done < data.len() {
-            let here = address.wrapping_add(done as u32);
-            let chunk = &data[done..data.len().min(done + max)];
-            let doing = format!("writing memory at {here:#010x} ({} bytes)", chunk.len());
-            let mut payload = if binary {
-                format!("X{here:x},{:x}:", chunk.len())
-            } else {
-                format!("M{here:x},{:x}:", chunk.len())
-            }
-            .into_bytes();
-            if binary {
-                payload.extend(packet::escape_binary(chunk));
-            } else {
-                payload.extend(to_hex(chunk).into_bytes());
-            }
-            let reply = self.conn.request(&payload, &doing)?;
-            match reply.as_slice() {
-                b"OK" => {}
-                r => match error_code(r) {
-                    Some(code) => {
-                        return Err(TargetError::Refused {
-                            doing,
-                            message: refused(&code, &[]) + unmapped_hint(&code),
-                        });
-                    }
-                    None => return Err(self.malformed(&doing, r)),
-                },
-            }
-            done += chunk.len();
-        }
-        Ok(())
-    }
-
-    fn breakpoint_packet(
-        &mut self,
-        insert: bool,
-        address: u32,
-        kind: BreakpointKind,
-    ) -> Result<()> {
-        let (z, what) = match kind {
-            BreakpointKind::Software => ('0', "software"),
-            BreakpointKind::Hardware => ('1', "hardware"),
-        };
-        let op = if insert { 'Z' } else { 'z' };
-        let doing = format!(
-            "{} a {what} breakpoint at {address:#010x}",
-            if insert { "setting" } else { "clearing" }
-        );
-        // Kind 2: a 16-bit Thumb breakpoint instruction, what GDB uses for M-profile.
-        let reply = self.request(&format!("{op}{z},{address:x},2"), &doing)?;
-        match reply.as_slice() {
-            b"OK" => Ok(()),
-            b"" => Err(TargetError::Unsupported(format!(
-                "{what} breakpoints ({op}{z})"
-            ))),
-            r => match error_code(r) {
-                Some(code) => Err(TargetError::Refused {
-                    doing,
-                    message: refused(&code, &[]),
-                }),
-                None => Err(self.malformed(&doing, r)),
-            },
-        }
-    }
-
-    /// Waits for a stop reply until `deadline`, collecting console output on the way.
-    fn wait_stop_reply(&mut self, deadline: Instant, doing: &str) -> Result<Option<StopReply>> {
-        loop {
-            let Some(reply) = self.conn.recv(deadline, doing)? else {
-                return Ok(None);
-            };
-            if let Some(out) = console_output(&reply) {
-                self.console.extend(out);
-                continue;
-            }
-            return self.parse_stop(&reply, doing).map(Some);
-        }
-    }
-
-    /// Turns a stop reply into the trait's terms and records the new state.
-    fn on_stop(
-        &mut self,
-        reply: StopReply,
-        stepping: bool,
-        interrupted: bool,
-    ) -> Result<StopReason> {
-        self.forget_state();
-        let reason = match &reply {
-            StopReply::Signal { signal: 5, .. } if stepping => StopReason::Step,
-            StopReply::Signal { signal: 2, .. } if interrupted => StopReason::Requested,
-            StopReply::Signal { signal, .. } => {
-                self.state = RunState::Halted(StopReason::Requested);
-                let pc = if *signal == 5 && (!self.breakpoints.is_empty() || self.caps.vector_catch)
-                {
-                    // One g rather than p: whoever stopped here wants the rest next.
-                    self.read_g()?;
-                    Some(self.read_register(reg::PC)?)
-                } else {
-                    None
-                };
-                match pc {
-                    Some(pc) if self.breakpoints.contains_key(&pc) => StopReason::Breakpoint { pc },
-                    Some(_)
-                        if self.vector_catch_restore.is_some() && self.vector_catch_fired()? =>
-                    {
-                        StopReason::VectorCatch
-                    }
-                    _ => StopReason::Other {
-                        description: reply.describe(),
-                    },
-                }
-            }
-            other => {
-                let why = other.describe();
-                self.state = RunState::Exited(why.clone());
-                self.last_stop = Some(reply);
-                return Ok(StopReason::Other { description: why });
-            }
-        };
-        self.state = RunState::Halted(reason.clone());
-        self.last_stop = Some(reply);
-        Ok(reason)
-    }
-
-    fn vector_catch_fired(&mut self) -> Result<bool> {
-        let mut dfsr = [0u8; 4];
-        self.read_memory(scb::DFSR, &mut dfsr)?;
-        // DFSR.VCATCH tells a vector catch from a breakpoint on hardware.
-        Ok(u32::from_le_bytes(dfsr) & VCATCH != 0)
-    }
-
-    /// One instruction, without the breakpoint dance.
-    fn raw_step(&mut self) -> Result<StopReason> {
-        let doing = "single-stepping";
-        let cmd = if self.features.vcont { "vCont;s" } else { "s" };
-        self.forget_state();
-        self.conn.send(cmd.as_bytes(), doing)?;
-        self.conn.stats_round_trip();
-        self.state = RunState::Running;
-        let deadline = Instant::now() + self.conn.timeout;
-        match self.wait_stop_reply(deadline, doing)? {
-            Some(reply) => self.on_stop(reply, true, false),
-            None => Err(self.conn.fail(TargetError::Timeout {
-                doing: doing.into(),
-                timeout: self.conn.timeout,
-            })),
-        }
-    }
-
-    /// Runs `f` with the breakpoint at the current PC (if any) lifted for one step.
-    fn step_off_breakpoint(&mut self) -> Result<Option<StopReason>> {
-        if self.breakpoints.is_empty() {
-            return Ok(None);
-        }
-        let pc = self.read_register(reg::PC)?;
-        let Some(&kind) = self.breakpoints.get(&pc) else {
-            return Ok(None);
-        };
-        self.breakpoint_packet(false, pc, kind)?;
-        let stepped = self.raw_step();
-        self.breakpoint_packet(true, pc, kind)?;
-        stepped.map(Some)
-    }
-
-    fn restore_vector_catch(&mut self) -> Result<()> {
-        if let Some(previous) = self.vector_catch_restore.take() {
-            self.monitor(&format!("cortex_m vector_catch {previous}"))?;
-        }
-        Ok(())
-    }
 }
 
 impl Target for GdbTarget {
@@ -775,24 +404,24 @@ impl Target for GdbTarget {
         if buf.is_empty() {
             return Ok(());
         }
-        let halted = matches!(self.state, RunState::Halted(_));
-        if halted && let Some(bytes) = self.cached(address, buf.len()) {
+        // All-stop servers take no request while the core runs (QEMU would stop it).
+        self.halted(&format!("read memory at {address:#010x}"))?;
+        if let Some(bytes) = self.cached(address, buf.len()) {
             buf.copy_from_slice(bytes);
             return Ok(());
         }
         self.read_block(address, buf)?;
-        if halted {
-            if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
-                self.memory.clear();
-                self.memory_cached = 0;
-            }
-            self.memory_cached += buf.len();
-            self.memory.push((address, buf.to_vec()));
+        if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
+            self.memory.clear();
+            self.memory_cached = 0;
         }
+        self.memory_cached += buf.len();
+        self.memory.push((address, buf.to_vec()));
         Ok(())
     }
 
     fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<()> {
+        self.halted(&format!("write memory at {address:#010x}"))?;
         self.memory.clear();
         self.memory_cached = 0;
         self.write_block(address, data)
@@ -804,7 +433,7 @@ impl Target for GdbTarget {
             let names = self.caps.registers.clone();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             self.read_g()?;
-            self.fetch_registers(&names)?;
+            self.fetch_registers(&names, true)?;
             self.have_all_regs = true;
         }
         Ok(self.regs.clone())
@@ -812,7 +441,7 @@ impl Target for GdbTarget {
 
     fn read_register(&mut self, name: &str) -> Result<u32> {
         self.halted(&format!("read register {name}"))?;
-        self.fetch_registers(&[name])?;
+        self.fetch_registers(&[name], false)?;
         self.regs
             .get(name)
             .ok_or_else(|| TargetError::NoSuchRegister(name.into()))
@@ -825,7 +454,7 @@ impl Target for GdbTarget {
             .copied()
             .filter(|n| self.locate(n).is_some())
             .collect();
-        self.fetch_registers(&known)?;
+        self.fetch_registers(&known, true)?;
         let mut out = Registers::new();
         for n in known {
             if let Some(v) = self.regs.get(n) {
@@ -844,7 +473,7 @@ impl Target for GdbTarget {
             // sN is half of dN/2: keep the other half.
             let n: usize = name[1..].parse().unwrap_or(0);
             let (lo, hi) = (reg::s(n & !1), reg::s(n | 1));
-            self.fetch_registers(&[&lo, &hi])?;
+            self.fetch_registers(&[&lo, &hi], false)?;
             let mut lo_v = self.regs.get(&lo).unwrap_or(0);
             let mut hi_v = self.regs.get(&hi).unwrap_or(0);
             if n % 2 == 0 {
@@ -1143,14 +772,6 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
     }
 }
 
-/// `dN` with 64 bits: the number N.
-fn split_double(name: &str, bitsize: u32) -> Option<usize> {
-    if bitsize != 64 {
-        return None;
-    }
-    name.strip_prefix('d')?.parse().ok().filter(|n| *n < 16)
-}
-
 fn refused(code: &str, output: &[u8]) -> String {
     let out = String::from_utf8_lossy(output);
     let out = out.trim();
@@ -1158,61 +779,5 @@ fn refused(code: &str, output: &[u8]) -> String {
         format!("the server answered {code}")
     } else {
         format!("the server answered {code}: {out}")
-    }
-}
-
-fn unmapped_hint(code: &str) -> &'static str {
-    // QEMU answers E14 (EFAULT) for addresses with nothing mapped.
-    if code == "E14" {
-        " (no memory mapped there)"
-    } else {
-        ""
-    }
-}
-
-/// OpenOCD's `cortex_m vector_catch` words for one kind of fault.
-fn openocd_catch_words(kind: CatchKind) -> &'static [&'static str] {
-    match kind {
-        CatchKind::HardFault => &["hard_err"],
-        CatchKind::MemManage => &["mm_err"],
-        CatchKind::BusFault => &["bus_err"],
-        CatchKind::UsageFault => &["state_err", "chk_err", "nocp_err"],
-        CatchKind::SecureFault => &[],
-        CatchKind::CoreReset => &["reset"],
-    }
-}
-
-/// The words to give `cortex_m vector_catch` to restore what its listing shows
-/// (lines such as `hard_err: catch` / `bus_err: ignore`).
-fn openocd_vector_catch_state(listing: &str) -> String {
-    let caught: Vec<&str> = listing
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(_, v)| v.trim() == "catch")
-        .map(|(k, _)| k.trim())
-        .collect();
-    if caught.is_empty() {
-        "none".into()
-    } else {
-        caught.join(" ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn openocd_vector_catch_listing_is_restored_as_words() {
-        let listing = "bus_err: catch\nstate_err: ignore\nhard_err: catch\n";
-        assert_eq!(openocd_vector_catch_state(listing), "bus_err hard_err");
-        assert_eq!(openocd_vector_catch_state("reset: ignore\n"), "none");
-    }
-
-    #[test]
-    fn only_64_bit_d_registers_split() {
-        assert_eq!(split_double("d3", 64), Some(3));
-        assert_eq!(split_double("d3", 32), None);
-        assert_eq!(split_double("data", 64), None);
     }
 }
