@@ -260,3 +260,23 @@ fn isrscope_qemu_names_the_executable() {
         .unwrap();
     assert!(status.success(), "the launcher did not run $ISRSCOPE_QEMU");
 }
+
+#[test]
+fn disconnect_lets_gdb_attach_and_reconnect_comes_back() {
+    let s = scenario("c-busfault");
+    let elf = s.elf_path();
+    let mut t = launch(&s);
+    t.disconnect().unwrap();
+    assert!(t.read_register(reg::PC).is_err(), "not connected while gdb has the stub");
+    let out = common::oracle::run_batch(
+        &elf,
+        &[format!("target remote {}", t.socket().display()), "info registers pc".into(), "detach".into()],
+    );
+    let reset = symbol(&elf, "Reset_Handler");
+    assert!(out.contains(&format!("{reset:#x}")), "gdb sees the core at reset:\n{out}");
+    // gdb's detach let the core run; connecting halts it again, wherever it got to.
+    t.reconnect().unwrap();
+    assert!(matches!(t.state().unwrap(), CoreState::Halted { .. }));
+    let pc = t.read_register(reg::PC).unwrap();
+    assert!((0x0800_0000..0x0810_0000).contains(&pc), "{pc:#x}");
+}

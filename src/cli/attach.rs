@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use crate::coredump::capture::{self, CaptureOptions};
 use crate::coredump::ElfIdentity;
+use crate::coredump::capture::{self, CaptureOptions};
 use crate::debuginfo::Image;
 use crate::tui::{self, Capture, Options, Start, Theme};
 

@@ -75,7 +75,8 @@ pub struct App {
 
 impl App {
     pub fn new(snapshot: Snapshot, theme: Theme) -> Self {
-        let mut app = App { snapshot, previous: None, focus: Pane::Fault, frame: 0, vector: 0, scroll: [0; 5], help: false, theme };
+        let mut app =
+            App { snapshot, previous: None, focus: Pane::Fault, frame: 0, vector: 0, scroll: [0; 5], help: false, theme };
         app.select_first_frame();
         app.select_active_vector();
         app

@@ -97,11 +97,12 @@ fn frame_registers(image: &Image, target: &mut dyn Target, report: &report::Repo
             continue;
         }
         let list = f.registers.as_ref().map(|set| {
-            let mut list: RegList = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"]
-                .iter()
-                .enumerate()
-                .map(|(n, name)| (name.to_string(), set.get(n)))
-                .collect();
+            let mut list: RegList =
+                ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, name)| (name.to_string(), set.get(n)))
+                    .collect();
             list.push(("xpsr".into(), set.xpsr()));
             list
         });
@@ -155,13 +156,9 @@ pub fn decode_all(address: u32, bytes: &[u8]) -> Vec<DisasmLine> {
         let raw = &bytes[off..off + size];
         let text = match decode_thumb(raw) {
             Ok(inst) => inst.to_string(),
-            Err(_) => "(undefined)".to_string(),
+            Err(_) => "(not decoded)".to_string(),
         };
-        let hex = if wide {
-            format!("{:04x} {:04x}", half, u16::from_le_bytes([raw[2], raw[3]]))
-        } else {
-            format!("{half:04x}")
-        };
+        let hex = if wide { format!("{:04x} {:04x}", half, u16::from_le_bytes([raw[2], raw[3]])) } else { format!("{half:04x}") };
         out.push(DisasmLine { address: address + off as u32, bytes: hex, text });
         off += size;
     }

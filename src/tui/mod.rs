@@ -64,7 +64,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { owned: false, halt_on_exit: false, start: Start::Run, catch_faults: true, capture: None, theme: Theme::detect() }
+        Options {
+            owned: false,
+            halt_on_exit: false,
+            start: Start::Run,
+            catch_faults: true,
+            capture: None,
+            theme: Theme::detect(),
+        }
     }
 }
 

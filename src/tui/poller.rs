@@ -29,13 +29,20 @@ pub enum Command {
     Halt,
     Continue,
     Step,
-    Reset { halt: bool },
+    Reset {
+        halt: bool,
+    },
     /// Break at (or stop breaking at) a handler's entry.
-    ToggleBreak { address: u32, name: String },
+    ToggleBreak {
+        address: u32,
+        name: String,
+    },
     SetCatch(bool),
     Capture,
     /// Leave; `keep_halted` leaves the core halted instead of resuming it.
-    Quit { keep_halted: bool },
+    Quit {
+        keep_halted: bool,
+    },
 }
 
 pub struct Poller {
@@ -80,7 +87,13 @@ impl Poller {
     }
 
     /// Runs until the UI quits or goes away; then leaves the target as found.
-    pub fn run(mut self, start: Start, catch_faults: bool, commands: Receiver<Command>, ui: Sender<UiEvent>) -> Result<(), TargetError> {
+    pub fn run(
+        mut self,
+        start: Start,
+        catch_faults: bool,
+        commands: Receiver<Command>,
+        ui: Sender<UiEvent>,
+    ) -> Result<(), TargetError> {
         self.begin(start, catch_faults);
         let mut keep_halted = self.halt_on_exit;
         let mut dirty = true;
@@ -148,11 +161,7 @@ impl Poller {
         if catch_faults {
             self.arm_catch();
         }
-        let in_fault = self
-            .target
-            .read_register(reg::XPSR)
-            .map(|x| ExceptionNumber::from_xpsr(x).is_fault())
-            .unwrap_or(false);
+        let in_fault = self.target.read_register(reg::XPSR).map(|x| ExceptionNumber::from_xpsr(x).is_fault()).unwrap_or(false);
         if in_fault || start == Start::Halted || !self.target.capabilities().live {
             self.refresh(Some(StopReason::Requested), false);
         } else {

@@ -76,9 +76,15 @@ impl Theme {
         self.pick(Style::default().bg(Color::Blue).fg(Color::White), Style::default().add_modifier(Modifier::REVERSED))
     }
     pub fn halted(self) -> Style {
-        self.pick(Style::default().bg(Color::Red).fg(Color::White).add_modifier(Modifier::BOLD), Style::default().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::default().bg(Color::Red).fg(Color::White).add_modifier(Modifier::BOLD),
+            Style::default().add_modifier(Modifier::BOLD),
+        )
     }
     pub fn running(self) -> Style {
-        self.pick(Style::default().bg(Color::Green).fg(Color::Black).add_modifier(Modifier::BOLD), Style::default().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::default().bg(Color::Green).fg(Color::Black).add_modifier(Modifier::BOLD),
+            Style::default().add_modifier(Modifier::BOLD),
+        )
     }
 }

@@ -51,7 +51,9 @@ pub fn read(target: &mut dyn Target, image: Option<&Image>) -> Result<VectorView
         }
         let handler = image.and_then(|i| {
             // Weak aliases share the default handler's address: call it by that name.
-            if let Some(d) = DEFAULT_HANDLERS.iter().filter_map(|n| i.symbols().by_name(n)).find(|s| s.address & !1 == vector & !1) {
+            if let Some(d) =
+                DEFAULT_HANDLERS.iter().filter_map(|n| i.symbols().by_name(n)).find(|s| s.address & !1 == vector & !1)
+            {
                 return Some(d.demangled.clone());
             }
             let sym = i.symbols().function_at(vector & !1)?;
@@ -116,9 +118,15 @@ fn system_state(row: &mut VectorRow, shcsr: Option<Shcsr>, scb: Option<&ScbBlock
     let Some(s) = shcsr else { return };
     let (ena, pend, act) = match n {
         2 | 3 => (Some(true), None, None),
-        4 => (Some(s.contains(Shcsr::MEMFAULTENA)), Some(s.contains(Shcsr::MEMFAULTPENDED)), Some(s.contains(Shcsr::MEMFAULTACT))),
-        5 => (Some(s.contains(Shcsr::BUSFAULTENA)), Some(s.contains(Shcsr::BUSFAULTPENDED)), Some(s.contains(Shcsr::BUSFAULTACT))),
-        6 => (Some(s.contains(Shcsr::USGFAULTENA)), Some(s.contains(Shcsr::USGFAULTPENDED)), Some(s.contains(Shcsr::USGFAULTACT))),
+        4 => {
+            (Some(s.contains(Shcsr::MEMFAULTENA)), Some(s.contains(Shcsr::MEMFAULTPENDED)), Some(s.contains(Shcsr::MEMFAULTACT)))
+        }
+        5 => {
+            (Some(s.contains(Shcsr::BUSFAULTENA)), Some(s.contains(Shcsr::BUSFAULTPENDED)), Some(s.contains(Shcsr::BUSFAULTACT)))
+        }
+        6 => {
+            (Some(s.contains(Shcsr::USGFAULTENA)), Some(s.contains(Shcsr::USGFAULTPENDED)), Some(s.contains(Shcsr::USGFAULTACT)))
+        }
         11 => (Some(true), Some(s.contains(Shcsr::SVCALLPENDED)), Some(s.contains(Shcsr::SVCALLACT))),
         12 => (None, None, Some(s.contains(Shcsr::MONITORACT))),
         14 => (Some(true), None, Some(s.contains(Shcsr::PENDSVACT))),

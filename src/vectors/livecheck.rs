@@ -98,11 +98,12 @@ pub fn check(map: &CodeMap, table: &VectorTable, live: &LiveData, report: &mut V
             format!("part of the target's state could not be read: {}", live.unreadable.join("; ")),
         ));
     }
-    if let (Some(scb), Some(words)) = (live.scb, live.table.as_deref()) {
-        check_table(map, table, &report.entries, scb.vtor, words, &mut summary, findings);
-    }
+    // Flash first: when it holds another build, everything else is read against the wrong ELF.
     if let Some(flash) = &live.flash {
         check_flash(flash, findings);
+    }
+    if let (Some(scb), Some(words)) = (live.scb, live.table.as_deref()) {
+        check_table(map, table, &report.entries, scb.vtor, words, &mut summary, findings);
     }
     check_irqs(map, table, &report.entries, live, &mut summary, findings);
     report.live = Some(summary);

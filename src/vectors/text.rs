@@ -102,6 +102,18 @@ pub fn render(report: &VectorReport, color: bool) -> String {
     }
     if let Some(l) = &report.live {
         let _ = writeln!(o, "\nLive:     {}{}", l.target, l.core.as_deref().map(|c| format!(", {c}")).unwrap_or_default());
+        if let Some(f) = &l.flash {
+            let how = if f.mode == FlashMode::Sample { "sampled" } else { "full" };
+            let bad = f.mismatched().count();
+            let _ = writeln!(
+                o,
+                "Flash:    {how} comparison, {} of {} bytes in {} section(s): {}",
+                f.compared_bytes,
+                f.total_bytes,
+                f.sections.len(),
+                if bad == 0 { "matches the ELF".to_string() } else { format!("{bad} section(s) differ") }
+            );
+        }
         if let Some(v) = &l.verdict {
             let _ = writeln!(o, "          {v}");
         }
@@ -144,18 +156,6 @@ pub fn render(report: &VectorReport, color: bool) -> String {
                 q.priority,
                 q.handler.as_deref().unwrap_or("0"),
                 if q.vector_ok { "" } else { "  (not a handler of its own)" }
-            );
-        }
-        if let Some(f) = &l.flash {
-            let how = if f.mode == FlashMode::Sample { "sampled" } else { "full" };
-            let bad = f.mismatched().count();
-            let _ = writeln!(
-                o,
-                "Flash:    {how} comparison, {} of {} bytes in {} section(s): {}",
-                f.compared_bytes,
-                f.total_bytes,
-                f.sections.len(),
-                if bad == 0 { "matches the ELF".to_string() } else { format!("{bad} section(s) differ") }
             );
         }
     }

@@ -83,16 +83,8 @@ pub fn load() -> Vec<Scenario> {
     let path = super::repo_root().join("firmware-samples/scenarios.toml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let manifest: Manifest = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let missing: Vec<_> = manifest
-        .scenario
-        .iter()
-        .filter(|s| !s.elf_path().exists())
-        .map(|s| s.elf.clone())
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "lab firmware not built (run firmware-samples/build.sh): {missing:?}"
-    );
+    let missing: Vec<_> = manifest.scenario.iter().filter(|s| !s.elf_path().exists()).map(|s| s.elf.clone()).collect();
+    assert!(missing.is_empty(), "lab firmware not built (run firmware-samples/build.sh): {missing:?}");
     manifest.scenario
 }
 

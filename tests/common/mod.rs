@@ -20,11 +20,13 @@ pub fn run_all<T: Sync>(items: &[T], jobs: usize, f: impl Fn(&T) -> Result<(), S
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(item) = items.get(i) else { break };
-                if let Err(e) = f(item) {
-                    failures.lock().unwrap().push(e);
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    if let Err(e) = f(item) {
+                        failures.lock().unwrap().push(e);
+                    }
                 }
             });
         }

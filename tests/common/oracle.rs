@@ -55,12 +55,8 @@ pub fn stop_at(qemu: &Qemu, elf: &Path, stop_at: Option<&str>, probes: &[Probe])
     cmds.push("info all-registers".into());
     for p in probes {
         match p {
-            Probe::Word(label, addr) => {
-                cmds.push(format!("printf \"ORACLE-WORD {label} %08x\\n\", *(unsigned int *)({addr})"))
-            }
-            Probe::Expr(label, expr) => {
-                cmds.push(format!("printf \"ORACLE-EXPR {label} %08x\\n\", (unsigned int)({expr})"))
-            }
+            Probe::Word(label, addr) => cmds.push(format!("printf \"ORACLE-WORD {label} %08x\\n\", *(unsigned int *)({addr})")),
+            Probe::Expr(label, expr) => cmds.push(format!("printf \"ORACLE-EXPR {label} %08x\\n\", (unsigned int)({expr})")),
         }
     }
     cmds.push("set language auto".into());

@@ -115,7 +115,10 @@ fn detail_pane(app: &App, entry: Option<&BacktraceEntry>, d: Option<&FrameDetail
     Paragraph::new(lines).block(block).render(src_area, buf);
 
     // Disassembly around the PC.
-    let block = Block::default().borders(Borders::TOP).border_style(t.border()).title(Span::styled(format!(" code at {:#010x} ", d.pc), t.title()));
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(t.border())
+        .title(Span::styled(format!(" code at {:#010x} ", d.pc), t.title()));
     let rows = block.inner(dis_area).height as usize;
     let at = d.disassembly.iter().position(|l| l.address >= d.pc & !1).unwrap_or(0);
     let from = at.saturating_sub(rows / 2).min(d.disassembly.len().saturating_sub(rows));
@@ -138,7 +141,8 @@ fn detail_pane(app: &App, entry: Option<&BacktraceEntry>, d: Option<&FrameDetail
     Paragraph::new(lines).block(block).render(dis_area, buf);
 
     // Registers recovered for this frame; "--------" where the unwinder cannot know.
-    let block = Block::default().borders(Borders::TOP).border_style(t.border()).title(Span::styled(" frame registers ", t.title()));
+    let block =
+        Block::default().borders(Borders::TOP).border_style(t.border()).title(Span::styled(" frame registers ", t.title()));
     let inner_w = block.inner(reg_area).width;
     let per_row = usize::from((inner_w / 16).max(1));
     let mut lines = Vec::new();

@@ -29,6 +29,7 @@ pub fn fault(app: &App, area: Rect, buf: &mut Buffer) {
                     regs.push_str(&format!("  BFAR {a:#010x}"));
                 }
                 lines.push(Line::styled(regs, t.address()));
+                findings(&mut lines, app, r);
                 for d in &f.details {
                     lines.push(Line::default());
                     lines.push(Line::from(vec![
@@ -51,18 +52,7 @@ pub fn fault(app: &App, area: Rect, buf: &mut Buffer) {
                     None => "No fault: the core is in thread mode".to_string(),
                 };
                 lines.push(Line::styled(what, t.ok()));
-            }
-        }
-        if !r.findings.is_empty() {
-            lines.push(Line::default());
-            lines.push(Line::styled("Findings", t.title()));
-            for f in &r.findings {
-                let style = match f.severity {
-                    Severity::Error => t.error(),
-                    Severity::Warning => t.warning(),
-                    Severity::Info => t.dim(),
-                };
-                lines.push(Line::from(vec![Span::styled(format!("{}: ", f.code), style), Span::raw(f.message.clone())]));
+                findings(&mut lines, app, r);
             }
         }
     }
@@ -138,11 +128,11 @@ fn frame_lines(lines: &mut Vec<Line<'static>>, app: &App, i: usize, f: &Exceptio
     lines.push(Line::from([reg("r12", f.r12), reg("lr", f.lr), reg("pc", f.pc), reg("xpsr", f.xpsr)].concat()));
     if let Some(fp) = &f.fp {
         let source = match fp.source.as_str() {
-            "registers" => "lazy stacking pending (FPCCR.LSPACT): read from the live FPU",
-            "stale-memory" => "lazy stacking pending and the FPU unreadable: frame memory, stale",
+            "registers" => "live FPU (lazy stacking pending)",
+            "stale-memory" => "frame memory, STALE (lazy, FPU unreadable)",
             _ => "stacked in the frame",
         };
-        lines.push(Line::styled(format!("  FP S0-S15, FPSCR {:#010x}: {source}", fp.fpscr), t.warning()));
+        lines.push(Line::styled(format!("  FP from {source}, FPSCR {:#010x}", fp.fpscr), t.warning()));
         for row in 0..4 {
             let mut spans = Vec::new();
             for col in 0..4 {
@@ -160,4 +150,21 @@ fn frame_lines(lines: &mut Vec<Line<'static>>, app: &App, i: usize, f: &Exceptio
 fn format_f32(bits: u32) -> String {
     let v = f32::from_bits(bits);
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e7 { format!("{v:.1}") } else { format!("{v:.3e}") }
+}
+
+/// Findings first: they are what to act on (stack overflow, escalation, lockup).
+fn findings(lines: &mut Vec<Line<'static>>, app: &App, r: &crate::report::Report) {
+    let t = app.theme;
+    if !r.findings.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("Findings", t.title()));
+        for f in &r.findings {
+            let style = match f.severity {
+                Severity::Error => t.error(),
+                Severity::Warning => t.warning(),
+                Severity::Info => t.dim(),
+            };
+            lines.push(Line::from(vec![Span::styled(format!("{}: ", f.code), style), Span::raw(f.message.clone())]));
+        }
+    }
 }

@@ -22,9 +22,12 @@ const WIDE: (u16, u16) = (120, 34);
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
+        // The summary sentence may take two lines on a narrow terminal.
+        let summary_len = self.snapshot.halted.as_ref().map(|h| h.report.summary.chars().count() + 12).unwrap_or(0);
+        let summary_h = if summary_len > usize::from(area.width) { 2 } else { 1 };
         let [status, summary, main, message, help] = Layout::vertical([
             Constraint::Length(1),
-            Constraint::Length(1),
+            Constraint::Length(summary_h),
             Constraint::Fill(1),
             Constraint::Length(1),
             Constraint::Length(1),
@@ -151,7 +154,7 @@ fn summary_line(app: &App, area: Rect, buf: &mut Buffer) {
         }
         None => Line::styled(format!(" {}", placeholder(app)), t.dim()),
     };
-    Paragraph::new(line).render(area, buf);
+    Paragraph::new(line).wrap(Wrap { trim: false }).render(area, buf);
 }
 
 fn message_line(app: &App, area: Rect, buf: &mut Buffer) {
@@ -164,7 +167,32 @@ fn message_line(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn help_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let t = app.theme;
-    let keys = [("h", "halt"), ("c", "cont"), ("s", "step"), ("R", "reset-halt"), ("b", "break"), ("f", "catch"), ("w", "core"), ("Tab", "pane"), ("?", "help"), ("q", "quit")];
+    let long = [
+        ("h", "halt"),
+        ("c", "cont"),
+        ("s", "step"),
+        ("R", "reset-halt"),
+        ("b", "break"),
+        ("f", "catch"),
+        ("w", "core"),
+        ("Tab", "pane"),
+        ("?", "help"),
+        ("q", "quit"),
+    ];
+    let short = [
+        ("h", "halt"),
+        ("c", "cont"),
+        ("s", "step"),
+        ("R", "rst"),
+        ("b", "brk"),
+        ("f", "catch"),
+        ("w", "core"),
+        ("Tab", ""),
+        ("?", "help"),
+        ("q", "quit"),
+    ];
+    let width = |keys: &[(&str, &str)]| keys.iter().map(|(k, w)| k.len() + w.len() + 3).sum::<usize>();
+    let keys = if width(&long) <= usize::from(area.width) { &long } else { &short };
     let mut spans = Vec::new();
     for (k, what) in keys {
         spans.push(Span::styled(format!(" {k} "), t.key()));
@@ -179,10 +207,8 @@ fn help_overlay(app: &App, area: Rect, buf: &mut Buffer) {
     let h = (KEYS.len() as u16 + 4).min(area.height);
     let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     Clear.render(popup, buf);
-    let mut lines: Vec<Line> = KEYS
-        .iter()
-        .map(|(k, what)| Line::from(vec![Span::styled(format!(" {k:>8} "), t.title()), Span::raw(*what)]))
-        .collect();
+    let mut lines: Vec<Line> =
+        KEYS.iter().map(|(k, what)| Line::from(vec![Span::styled(format!(" {k:>8} "), t.title()), Span::raw(*what)])).collect();
     lines.push(Line::styled(" any key closes this help", t.dim()));
     Paragraph::new(lines)
         .block(Block::bordered().title(Span::styled(" Keys ", t.title())).border_style(t.focus_border()))

@@ -10,8 +10,33 @@ use super::text_pane;
 
 /// Core and system registers in the order people read them; FP registers follow.
 const ORDER: [&str; 27] = [
-    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc", "xpsr", "msp", "psp",
-    "control", "primask", "basepri", "faultmask", "fpscr", "msplim", "psplim", "fpccr",
+    "r0",
+    "r1",
+    "r2",
+    "r3",
+    "r4",
+    "r5",
+    "r6",
+    "r7",
+    "r8",
+    "r9",
+    "r10",
+    "r11",
+    "r12",
+    "sp",
+    "lr",
+    "pc",
+    "xpsr",
+    "msp",
+    "psp",
+    "control",
+    "primask",
+    "basepri",
+    "faultmask",
+    "fpscr",
+    "msplim",
+    "psplim",
+    "fpccr",
 ];
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {

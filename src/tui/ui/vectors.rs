@@ -57,13 +57,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .style(style)
         })
         .collect();
-    let widths = [Constraint::Length(1), Constraint::Length(11), Constraint::Fill(1), Constraint::Length(3), Constraint::Length(4)];
+    let widths =
+        [Constraint::Length(1), Constraint::Length(12), Constraint::Fill(1), Constraint::Length(3), Constraint::Length(4)];
     let table = Table::new(rows, widths)
         .header(Row::new(vec!["", "exception", "handler", "EPA", "prio"]).style(t.title()))
         .row_highlight_style(t.selected());
     let mut state = TableState::default().with_selected(Some(app.vector));
     StatefulWidget::render(table, table_area, buf, &mut state);
 
-    let lines: Vec<Line> = v.findings.iter().map(|(code, msg)| Line::from(vec![Span::styled(format!("{code}: "), t.error()), Span::raw(msg.clone())])).collect();
+    let lines: Vec<Line> = v
+        .findings
+        .iter()
+        .map(|(code, msg)| Line::from(vec![Span::styled(format!("{code}: "), t.error()), Span::raw(msg.clone())]))
+        .collect();
     Paragraph::new(lines).wrap(Wrap { trim: false }).render(findings_area, buf);
 }
