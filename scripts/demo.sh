@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # isrscope's main job on the embedded default target: installs what is missing, builds
 # the lab and isrscope, then starts a faulting sample in QEMU (netduinoplus2, the
-# STM32F407's core and memory map) and shows isrscope's report on it: by default a
-# BusFault inside an interrupt handler that preempted thread code.
+# STM32F407's core and memory map) and opens isrscope's live terminal UI on it (the
+# one-shot text report when stdout is not a terminal): by default a BusFault inside an
+# interrupt handler that preempted thread code.
 # Usage: scripts/demo.sh [SAMPLE [MACHINE]]   e.g. scripts/demo.sh psp-fp
 #        (SAMPLE: an ELF name in firmware-samples/build/c or a path to an ELF)
 set -euo pipefail
@@ -14,6 +15,11 @@ firmware-samples/build.sh >/dev/null
 cargo build --locked --release --bins --quiet
 elf=$sample
 [ -f "$elf" ] || elf="firmware-samples/build/c/$sample.elf"
+# On a terminal: the live UI (docs/tui.md; q quits and ends QEMU). Without one (CI,
+# a pipe): the one-shot report.
+if [ -t 0 ] && [ -t 1 ] && [ -z "${ISRSCOPE_DEMO_NO_TUI:-}" ]; then
+  exec target/release/isrscope attach --qemu "$machine" --elf "$elf"
+fi
 set +e
 target/release/isrscope inspect --qemu "$machine" --elf "$elf"
 code=$?

@@ -101,7 +101,7 @@ fn gdb_bt(elf: &Path, core: &Path) -> (Vec<String>, String) {
 fn check(s: &Scenario, dir: &Path) -> Result<(), String> {
     let fail = |m: String| Err(format!("{}: {m}", s.name));
     let core = dir.join(format!("{}.core", s.name));
-    capture(s, &core).or_else(|e| fail(e))?;
+    capture(s, &core).or_else(&fail)?;
 
     let live = isrscope().arg("inspect").args(stop_args(s)).args(["--format", "json"]).output().map_err(|e| e.to_string())?;
     let live_json = json_of(&live, "inspect")?;

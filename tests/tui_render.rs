@@ -74,7 +74,7 @@ fn normalize(text: &str) -> String {
             out.push(' ');
         }
         if let Some(rest) = word.strip_prefix("unix:") {
-            let tail = rest.find(|c: char| c == ')' || c == ',').map(|p| &rest[p..]).unwrap_or("");
+            let tail = rest.find([')', ',']).map(|p| &rest[p..]).unwrap_or("");
             out.push_str("unix:<socket>");
             out.push_str(tail);
         } else if let Some(p) = word.find("firmware-samples/") {
@@ -166,4 +166,54 @@ fn normalize_removes_temp_and_checkout_paths() {
     );
     assert_eq!(normalize("at /ci/x/firmware-samples/c/a.c:3"), "at firmware-samples/c/a.c:3");
     assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-samples").is_dir());
+}
+
+/// `analyze --tui` path: the UI over a core file captured at the same fault shows the
+/// same analysis, and run-control keys are refused instead of failing.
+#[test]
+fn a_core_file_shows_the_same_fault_and_cannot_run() {
+    use isrscope::coredump::CoreDumpTarget;
+    use isrscope::coredump::capture::{self, CaptureOptions};
+    use isrscope::target::Target;
+    use isrscope::target::catch::{self as fault_catch, CatchOptions};
+
+    let s = scenario("c-isr-fault");
+    let live = stop_snapshot(&s);
+    let image = Image::open(s.elf_path()).unwrap();
+    let mut qemu = QemuTarget::launch(&QemuConfig::new(s.machine.clone(), s.elf_path())).unwrap();
+    let armed = fault_catch::arm(&mut qemu, &CatchOptions::default()).unwrap();
+    let stop = fault_catch::run_to_fault(&mut qemu, &armed, Duration::from_secs(20)).unwrap().expect("the fault");
+    let opts = CaptureOptions {
+        regions: capture::ram_regions(&image),
+        collect: isrscope::report::CollectOptions { stop: Some(stop.stop), ..Default::default() },
+        ..CaptureOptions::default()
+    };
+    let (dump, _) = capture::capture(&mut qemu, Some(&image), &opts, &mut |_, _| {}).unwrap();
+    drop(qemu);
+    let target = CoreDumpTarget::new(dump, "isr-fault.core");
+    assert!(!target.capabilities().live);
+
+    let (cmd_tx, cmd_rx) = mpsc::channel();
+    let (ui_tx, ui_rx) = mpsc::channel();
+    let ui = std::thread::spawn(move || -> (Snapshot, Snapshot) {
+        let first = loop {
+            let Ok(UiEvent::Snapshot(s)) = ui_rx.recv_timeout(Duration::from_secs(30)) else { panic!("no snapshot") };
+            if s.halted.is_some() {
+                break *s;
+            }
+        };
+        cmd_tx.send(Command::Continue).unwrap();
+        let Ok(UiEvent::Snapshot(after)) = ui_rx.recv_timeout(Duration::from_secs(30)) else { panic!("no answer") };
+        cmd_tx.send(Command::Quit { keep_halted: false }).unwrap();
+        (first, *after)
+    });
+    Poller::new(Box::new(target), Some(image), false, false, None).run(Start::Run, true, cmd_rx, ui_tx).unwrap();
+    let (mut from_core, refused) = ui.join().unwrap();
+    from_core.map_strings(&normalize);
+    let (a, b) = (&live.halted.as_ref().unwrap().report, &from_core.halted.as_ref().unwrap().report);
+    assert_eq!(a.summary, b.summary);
+    assert_eq!(a.backtrace.len(), b.backtrace.len());
+    assert!(!from_core.live && !from_core.catching);
+    let msg = refused.message.expect("a message for the refused key");
+    assert!(msg.error && msg.text.contains("core file cannot run"), "{msg:?}");
 }

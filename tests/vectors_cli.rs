@@ -82,3 +82,43 @@ fn the_text_table_names_entries_and_folds_the_unhandled_irqs() {
     assert!(text.contains("IRQ0..IRQ81") && text.contains("default handler (82 entries)"), "{text}");
     assert!(text.contains("error   [vector-missing-thumb-bit]"), "{text}");
 }
+
+const SVD: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<device schemaVersion="1.1">
+  <name>STM32F407</name>
+  <version>1.0</version>
+  <description>excerpt</description>
+  <addressUnitBits>8</addressUnitBits>
+  <width>32</width>
+  <peripherals>
+    <peripheral>
+      <name>TIM2</name>
+      <baseAddress>0x40000000</baseAddress>
+      <interrupt><name>TIM2</name><value>28</value></interrupt>
+      <registers><register><name>CR1</name><addressOffset>0</addressOffset><size>32</size></register></registers>
+    </peripheral>
+    <peripheral>
+      <name>FPU</name>
+      <baseAddress>0xE000EF34</baseAddress>
+      <interrupt><name>FPU</name><value>81</value></interrupt>
+      <registers><register><name>FPCCR</name><addressOffset>0</addressOffset><size>32</size></register></registers>
+    </peripheral>
+  </peripherals>
+</device>"#;
+
+#[test]
+fn svd_names_irqs_in_the_table_and_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let svd = dir.path().join("stm32f407.svd");
+    std::fs::write(&svd, SVD).unwrap();
+    let out = isrscope(&["vectors", "--elf", &lab("c/isr-fault.elf"), "--svd", svd.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &r["entries"][16 + 28];
+    assert_eq!(e["name"], "TIM2");
+    assert_eq!(e["name_source"], "svd");
+    assert_eq!(e["symbol"], "TIM2_IRQHandler");
+    assert_eq!(r["entries"][16 + 81]["name"], "FPU");
+    // 82 IRQs in the SVD, 82 in the table: not short.
+    assert!(r["findings"].as_array().unwrap().iter().all(|f| f["code"] != "vector-table-short"));
+}

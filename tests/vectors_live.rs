@@ -135,3 +135,26 @@ fn a_misaligned_vtor_is_reported_with_the_address_the_core_really_uses() {
     assert!(f.message.contains(&format!("{ram_vectors:#010x}")), "{}", f.message);
     target.detach(false).unwrap();
 }
+
+#[test]
+fn the_flash_comparison_can_be_sampled_or_skipped_and_says_which() {
+    let qemu = Qemu::start("netduinoplus2", &elf("rust/vectors-good.elf"));
+    let run = |mode: &str| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+            .args(["vectors", "--format", "json", "--flash-check", mode, "--gdb"])
+            .arg(format!("unix:{}", qemu.socket().display()))
+            .arg("--elf")
+            .arg(elf("rust/vectors-good.elf"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let sampled = run("sample");
+    assert_eq!(sampled["live"]["flash"]["mode"], "sample");
+    // Sections under 16 KiB are sampled whole.
+    assert_eq!(sampled["live"]["flash"]["compared_bytes"], sampled["live"]["flash"]["total_bytes"]);
+    let off = run("off");
+    assert!(off["live"]["flash"].is_null());
+    assert_eq!(off["live"]["placement"]["kind"], "boot-alias");
+}

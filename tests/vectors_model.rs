@@ -249,3 +249,52 @@ fn a_flash_difference_says_the_elf_does_not_match_what_is_flashed() {
     let m = message(&r, "flash-mismatch");
     assert!(m.contains("does not match what is flashed") && m.contains("sampled") && m.contains(".text differs at 0x08002000"), "{m}");
 }
+
+/// Renames the first symbol called `from` to `to` (not longer) in the string table.
+fn rename_symbol(elf: &mut [u8], from: &str, to: &str) {
+    assert!(to.len() <= from.len());
+    let needle = format!("\0{from}\0");
+    let at = elf.windows(needle.len()).position(|w| w == needle.as_bytes()).expect("symbol name") + 1;
+    elf[at..at + from.len()].fill(0);
+    elf[at..at + to.len()].copy_from_slice(to.as_bytes());
+}
+
+#[test]
+fn under_an_rtos_pendsv_must_be_the_least_urgent_and_syscall_priorities_are_said() {
+    let mut elf = bytes();
+    rename_symbol(&mut elf, "CAN1_RX0_IRQHandler", "vTaskSwitchContext");
+    let image = Image::from_bytes(elf).unwrap();
+    let mut live = live_over(&image.vector_table().unwrap().words, 0);
+    let nvic = live.nvic.as_mut().unwrap();
+    nvic.iser[0] = (1 << 5) | (1 << 6);
+    nvic.ipr[5] = 0xF0;
+    nvic.ipr[6] = 0x20;
+    live.rtos_max_syscall = Some(0x50);
+    // PendSV at 0x80 (SHPR3 byte 2): IRQ5 at 0xF0 is less urgent than the context switch.
+    let mut scb = [0u8; 64];
+    scb[0..4].copy_from_slice(&0x410F_C241u32.to_le_bytes());
+    scb[0x20..0x24].copy_from_slice(&0x0080_0000u32.to_le_bytes());
+    live.scb = ScbBlock::from_bytes(&scb);
+    let r = vectors::analyze(&image, &Options::default(), Some(&live));
+    let rtos: Vec<_> = r.findings.iter().filter(|f| f.code == "rtos-priority").collect();
+    assert_eq!(rtos.len(), 2, "{:#?}", r.findings);
+    assert_eq!(rtos[0].severity, Severity::Warning);
+    assert!(rtos[0].message.contains("FreeRTOS") && rtos[0].message.contains("IRQ5 (0xf0)") && !rtos[0].message.contains("IRQ6"), "{}", rtos[0].message);
+    assert_eq!(rtos[1].severity, Severity::Info);
+    assert!(rtos[1].message.contains("IRQ6 (0x20)") && rtos[1].message.contains("FromISR"), "{}", rtos[1].message);
+
+    // Without an RTOS, priorities are the firmware's business.
+    let r = live_report(&live);
+    assert!(r.findings.iter().all(|f| f.code != "rtos-priority"));
+}
+
+#[test]
+fn vtor_at_unreadable_memory_is_an_error() {
+    let mut live = live_over(&[], 0x6000_0000);
+    live.table = None;
+    live.table_error = Some("memory at 0x60000000 (392 bytes) cannot be read: E14".into());
+    let r = live_report(&live);
+    let m = message(&r, "vector-table-mismatch");
+    assert!(m.contains("cannot be read") && m.contains("0x60000000"), "{m}");
+    assert!(r.has_errors());
+}

@@ -51,8 +51,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
     Ok(report.outcome.exit_code())
 }
 
+/// A dump's report and the ELF-mismatch warning, if any.
+type Analysed = Result<(Report, Option<String>)>;
+
 /// Opens the ELF and the dump and analyses it; also returns the mismatch warning.
-fn analyze_file(path: &Path, elf: Option<&Path>) -> Result<(Report, Option<String>)> {
+fn analyze_file(path: &Path, elf: Option<&Path>) -> Analysed {
     let image = match elf {
         Some(p) => Some(Image::open(p).with_context(|| format!("reading {}", p.display()))?),
         None => None,
@@ -60,7 +63,7 @@ fn analyze_file(path: &Path, elf: Option<&Path>) -> Result<(Report, Option<Strin
     analyze_with(path, image.as_ref(), elf)
 }
 
-fn analyze_with(path: &Path, image: Option<&Image>, elf: Option<&Path>) -> Result<(Report, Option<String>)> {
+fn analyze_with(path: &Path, image: Option<&Image>, elf: Option<&Path>) -> Analysed {
     let dump = CoreDump::open(path)?;
     let identity = image.map(|i| ElfIdentity::of(i, elf));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
@@ -102,7 +105,7 @@ fn run_dir(args: &AnalyzeArgs) -> Result<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .clamp(1, files.len().max(1));
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<(Report, Option<String>)>>>> = Mutex::new((0..files.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Analysed>>> = Mutex::new((0..files.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| {

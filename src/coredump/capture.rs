@@ -116,6 +116,21 @@ pub fn capture(
         report
     };
 
+    // Code around every PC of the backtrace, as the target holds it: gdb needs to
+    // read the instruction at each frame's PC (it takes an unreadable PC for a stub).
+    let mut code_chunks: Vec<u32> = code_addresses(&report, &registers).map(|a| a & !(CODE_CHUNK - 1)).collect();
+    code_chunks.sort_unstable();
+    code_chunks.dedup();
+    for base in code_chunks {
+        if base >= 0xE000_0000 || memory_covers(&pieces, base, CODE_CHUNK) {
+            continue;
+        }
+        let missing = copy_span(target, base, CODE_CHUNK, CODE_CHUNK, &mut pieces, &mut |_| {})?;
+        unreadable.extend(&missing);
+        regions.push(RegionRecord { name: "code".into(), kind: RegionKind::Code, start: base, len: CODE_CHUNK, missing });
+    }
+    let gdb_sp = gdb_sp(&report, &registers, image);
+
     let memory = MemoryImage::from_pieces(pieces);
     let cpuid = memory.get(scb::CPUID, 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     unreadable.sort_by_key(|s| (s.start, s.len));
@@ -132,9 +147,41 @@ pub fn capture(
         elf: opts.elf.clone(),
         registers: registers.iter().map(|(k, v)| (k.to_string(), v)).collect(),
         regions,
+        gdb_sp,
         unreadable,
     };
     Ok((CoreDump { format: DumpFormat::Isrscope, memory, meta, warnings: Vec::new() }, report))
+}
+
+/// Code is captured in aligned blocks of this size around each PC.
+const CODE_CHUNK: u32 = 256;
+
+/// PCs and return addresses the report shows (Thumb bit cleared, EXC_RETURNs skipped),
+/// with 4 bytes past each (a return address can sit at the very end of a function).
+fn code_addresses<'a>(report: &'a Report, registers: &'a Registers) -> impl Iterator<Item = u32> + 'a {
+    let frames = report.backtrace.iter().filter_map(|e| e.pc);
+    let stacked = report.exception_frames.iter().flat_map(|f| [f.pc, f.lr]);
+    let live = [crate::target::reg::PC, crate::target::reg::LR].into_iter().filter_map(|r| registers.get(r));
+    frames
+        .chain(stacked)
+        .chain(live)
+        .filter(|a| *a < 0xF000_0000)
+        .flat_map(|a| [a & !1, (a & !1).saturating_add(4)])
+}
+
+fn memory_covers(pieces: &[(u32, Vec<u8>)], start: u32, len: u32) -> bool {
+    pieces.iter().any(|(a, d)| *a <= start && u64::from(*a) + d.len() as u64 >= u64::from(start) + u64::from(len))
+}
+
+/// See [`Metadata::gdb_sp`]: PSP when the core is at the first instruction of the
+/// active handler (nothing pushed on MSP yet) and that handler interrupted a PSP
+/// context with the EXC_RETURN still in LR.
+fn gdb_sp(report: &Report, registers: &Registers, image: Option<&Image>) -> Option<u32> {
+    let frame = report.exception_frames.first()?;
+    let pc = registers.get(crate::target::reg::PC)?;
+    let entry = image?.vector_table()?.handler(usize::from(frame.exception.0))?;
+    let at_entry = pc & !1 == entry && frame.exc_return.is_some() && registers.get(crate::target::reg::LR) == frame.exc_return;
+    (at_entry && frame.stack == "psp").then(|| registers.get(crate::target::reg::PSP)).flatten()
 }
 
 fn read_word(target: &mut dyn Target, address: u32) -> Result<Option<u32>> {

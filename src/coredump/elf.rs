@@ -9,7 +9,7 @@
 //! | `CORE` | NT_PRSTATUS (1) | 148 bytes, Linux ARM `elf_prstatus`: r0-r15, xPSR as cpsr, orig_r0 at offset 72 |
 //! | `LINUX` | NT_ARM_VFP (0x400) | d0-d31 (s0-s31 pairwise, d16-d31 zero) and FPSCR; only with an FPU |
 //! | `GDB` | NT_GDB_TDESC (0xff000000) | gdb target description XML: m-profile (+ vfp), no m-system |
-//! | `ISRSCOPE` | 1 | the [`Metadata`] as JSON (all registers, stop, regions, ELF identity) |
+//! | `ISRSCOPE` | 0x49535201 | the [`Metadata`] as JSON (all registers, stop, regions, ELF identity) |
 //!
 //! gdb-multiarch 13 reads the first three (its bare-metal ARM core support) and unwinds
 //! through exception frames with that description; with `org.gnu.gdb.arm.m-system`
@@ -32,7 +32,9 @@ use crate::target::reg;
 
 /// Name and type of isrscope's own note.
 pub const NOTE_NAME: &[u8] = b"ISRSCOPE";
-pub const NT_ISRSCOPE_METADATA: u32 = 1;
+/// "ISR" and a version byte: a type no tool dispatches on (BFD reads core notes by type,
+/// whatever their name, so 1 would be taken for a second NT_PRSTATUS).
+pub const NT_ISRSCOPE_METADATA: u32 = 0x4953_5201;
 pub const NT_PRSTATUS: u32 = 1;
 pub const NT_ARM_VFP: u32 = 0x400;
 pub const NT_GDB_TDESC: u32 = 0xff00_0000;
@@ -55,7 +57,7 @@ pub fn write(dump: &CoreDump) -> Vec<u8> {
     let regs = &dump.meta.registers;
     let has_fp = regs.contains_key("s0");
     let mut notes = Vec::new();
-    push_note(&mut notes, b"CORE", NT_PRSTATUS, &prstatus(regs));
+    push_note(&mut notes, b"CORE", NT_PRSTATUS, &prstatus(regs, dump.meta.gdb_sp));
     if has_fp {
         push_note(&mut notes, b"LINUX", NT_ARM_VFP, &vfp(regs));
     }
@@ -145,14 +147,14 @@ fn signal_for(xpsr: u32) -> u16 {
     }
 }
 
-fn prstatus(regs: &BTreeMap<String, u32>) -> Vec<u8> {
+fn prstatus(regs: &BTreeMap<String, u32>, gdb_sp: Option<u32>) -> Vec<u8> {
     let get = |n: &str| regs.get(n).copied().unwrap_or(0);
     let mut d = vec![0u8; PRSTATUS_SIZE];
     let xpsr = get(reg::XPSR);
     d[12..14].copy_from_slice(&signal_for(xpsr).to_le_bytes()); // pr_cursig
     d[24..28].copy_from_slice(&1u32.to_le_bytes()); // pr_pid
     let mut gpr: Vec<u32> = reg::GPR.iter().map(|n| get(n)).collect();
-    gpr.extend([get(reg::SP), get(reg::LR), get(reg::PC), xpsr, get("r0")]);
+    gpr.extend([gdb_sp.unwrap_or(get(reg::SP)), get(reg::LR), get(reg::PC), xpsr, get("r0")]);
     for (i, v) in gpr.iter().enumerate() {
         let o = PRSTATUS_REG_OFFSET + 4 * i;
         d[o..o + 4].copy_from_slice(&v.to_le_bytes());
@@ -346,7 +348,7 @@ mod tests {
         assert_eq!(r["xpsr"], 0x0100_0005);
         assert_eq!((r["s0"], r["s1"], r["fpscr"]), (7, 0x3f80_0000, 0x1234));
         assert!(!r.contains_key("msp"));
-        assert_eq!(prstatus(&sample().meta.registers)[12], 7, "BusFault shows as SIGBUS");
+        assert_eq!(prstatus(&sample().meta.registers, None)[12], 7, "BusFault shows as SIGBUS");
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub struct Metadata {
     /// What was asked for and what of it could not be read.
     #[serde(default)]
     pub regions: Vec<RegionRecord>,
+    /// The SP written to NT_PRSTATUS for gdb, when it is not the real SP: at the entry
+    /// of a handler that interrupted a PSP context, PSP (gdb 13 reads the exception
+    /// frame at SP when a core file cannot give it PSP). The real SP is in `registers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gdb_sp: Option<u32>,
     /// Spans the live target refused to read at capture: reading them from the dump
     /// fails as it did live, and is not reported as missing from the dump.
     #[serde(default)]
@@ -105,6 +110,8 @@ pub enum RegionKind {
     User,
     /// A system register block (SCB, NVIC, MPU, FPU, DCB...).
     System,
+    /// Code around the PCs and return addresses of the backtrace, from the target.
+    Code,
 }
 
 /// One region capture asked for.

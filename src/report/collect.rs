@@ -173,7 +173,16 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
     let outcome = if opts.locked_up {
         Outcome::Lockup
     } else {
-        fault.as_ref().map(|f| Outcome::from_class(f.class)).unwrap_or(Outcome::NoFault)
+        // Fault registers unreadable: the active handler still tells which fault it is
+        // (a HardFault must never exit 0 because the SCB could not be read).
+        fault.as_ref().map(|f| Outcome::from_class(f.class)).unwrap_or(match active {
+            ExceptionNumber::HARD_FAULT => Outcome::HardFault,
+            ExceptionNumber::MEM_MANAGE => Outcome::MemManage,
+            ExceptionNumber::BUS_FAULT => Outcome::BusFault,
+            ExceptionNumber::USAGE_FAULT => Outcome::UsageFault,
+            ExceptionNumber::SECURE_FAULT => Outcome::SecureFault,
+            _ => Outcome::NoFault,
+        })
     };
     let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), &entries, backtrace.as_ref());
 

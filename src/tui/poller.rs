@@ -140,6 +140,7 @@ impl Poller {
                 return;
             }
         };
+        let mut found = StopReason::Requested;
         match state {
             CoreState::Running | CoreState::Sleeping | CoreState::Unknown => {
                 if let Err(e) = self.target.halt(HALT_TIMEOUT) {
@@ -156,14 +157,15 @@ impl Poller {
                 self.core = CoreView::Gone(description);
                 return;
             }
-            CoreState::Halted { .. } => {}
+            CoreState::Halted { reason } => found = reason,
         }
-        if catch_faults {
+        let live = self.target.capabilities().live;
+        if catch_faults && live {
             self.arm_catch();
         }
         let in_fault = self.target.read_register(reg::XPSR).map(|x| ExceptionNumber::from_xpsr(x).is_fault()).unwrap_or(false);
-        if in_fault || start == Start::Halted || !self.target.capabilities().live {
-            self.refresh(Some(StopReason::Requested), false);
+        if in_fault || start == Start::Halted || !live {
+            self.refresh(Some(found), false);
         } else {
             self.resume();
         }
@@ -322,6 +324,11 @@ impl Poller {
             }
             Command::ToggleBreak { address, name } => {
                 let set = !self.user_breaks.contains_key(&address);
+                // One breakpoint per address: fault catching's stays fault catching's.
+                if set && self.catch.as_ref().is_some_and(|c| c.handlers.iter().any(|h| h.entry == address)) {
+                    self.message = Some(Message::info(format!("{name} is already caught by fault catching (f)")));
+                    return;
+                }
                 let r = self.while_halted(
                     |t| if set { t.set_breakpoint(address, BreakpointKind::Software) } else { t.clear_breakpoint(address) },
                     true,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::exception::ExceptionNumber;
-use crate::report::Report;
+use crate::report::{Finding, Report};
 
 /// The core's state as the status line shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,14 +95,14 @@ pub struct DisasmLine {
 }
 
 /// The vector table as the target holds it (at VTOR), with the NVIC state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct VectorView {
     pub vtor: u32,
     /// Where the table was read from: "target" or "ELF".
     pub source: String,
     pub rows: Vec<VectorRow>,
-    /// Findings of the vector checks (code, message).
-    pub findings: Vec<(String, String)>,
+    /// Findings of the vector checks (`isrscope vectors`), errors first.
+    pub findings: Vec<Finding>,
     /// ICSR decoded: the active and pending exceptions.
     pub active: Option<ExceptionNumber>,
     pub pending: Option<ExceptionNumber>,
@@ -172,6 +172,11 @@ impl Snapshot {
             }
             for finding in &mut r.findings {
                 finding.message = f(&finding.message);
+            }
+            if let Some(v) = &mut h.vectors {
+                for finding in &mut v.findings {
+                    finding.message = f(&finding.message);
+                }
             }
             for d in h.frames.iter_mut().flatten() {
                 if let Some(n) = &mut d.source_note {

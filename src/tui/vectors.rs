@@ -1,13 +1,17 @@
 //! The vector table at VTOR and the NVIC state, read from the target for the vector
-//! pane. (A small private reader: the vector checks of `isrscope vectors` are not in
-//! the tree yet; when they are, their findings belong in `VectorView::findings`.)
+//! pane, with the findings of the vector checks of `isrscope vectors` (`crate::vectors`,
+//! without the flash comparison, which is too slow for every halt). Without an ELF only
+//! the checks a table alone allows are made here.
 
 use crate::debuginfo::Image;
 use crate::model::exception::ExceptionNumber;
 use crate::model::fault::Shcsr;
 use crate::model::nvic::{Icsr, NvicTables};
 use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock, nvic, scb};
+use crate::report::{Finding, Severity};
 use crate::target::{Result, Target};
+use crate::vectors::flash::FlashMode;
+use crate::vectors::live::LiveOptions;
 
 use super::snapshot::{VectorRow, VectorView};
 
@@ -76,7 +80,18 @@ pub fn read(target: &mut dyn Target, image: Option<&Image>) -> Result<VectorView
         }
         rows.push(row);
     }
-    let findings = check(&rows, image);
+    let mut findings = match image {
+        Some(image) => {
+            let live = crate::vectors::live::read(target, image, &LiveOptions { flash: FlashMode::Off });
+            crate::vectors::analyze(image, &crate::vectors::Options::default(), Some(&live)).findings
+        }
+        None => check(&rows),
+    };
+    findings.sort_by_key(|f| match f.severity {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+    });
     Ok(VectorView {
         vtor,
         source,
@@ -138,27 +153,24 @@ fn system_state(row: &mut VectorRow, shcsr: Option<Shcsr>, scb: Option<&ScbBlock
     row.active = act;
 }
 
-/// The checks that need nothing but the table: missing Thumb bits, handlers in the
-/// middle of a function, and an enabled IRQ with an empty vector.
-fn check(rows: &[VectorRow], image: Option<&Image>) -> Vec<(String, String)> {
+/// Without an ELF: the checks a table alone allows (missing Thumb bits, an enabled IRQ
+/// with an empty vector).
+fn check(rows: &[VectorRow]) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in rows {
         if r.vector == 0 {
             if r.enabled == Some(true) && r.exception.irq().is_some() {
-                out.push(("vector-empty-enabled".into(), format!("{} is enabled but its vector is 0", r.exception)));
+                out.push(Finding::new(
+                    "irq-enabled-bad-vector",
+                    Severity::Error,
+                    format!("{} is enabled but its vector is 0", r.exception),
+                ));
             }
-            continue;
-        }
-        if r.vector & 1 == 0 {
-            out.push((
-                "vector-missing-thumb-bit".into(),
+        } else if r.vector & 1 == 0 {
+            out.push(Finding::new(
+                "vector-missing-thumb-bit",
+                Severity::Error,
                 format!("{} vector {:#010x} lacks the Thumb bit: taking it raises INVSTATE", r.exception, r.vector),
-            ));
-        }
-        if image.is_some() && r.handler.as_deref().is_some_and(|h| h.contains('+')) {
-            out.push((
-                "vector-mid-function".into(),
-                format!("{} vector {:#010x} points inside {}", r.exception, r.vector, r.handler.as_deref().unwrap_or("")),
             ));
         }
     }

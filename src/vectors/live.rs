@@ -23,6 +23,8 @@ pub struct LiveData {
     pub scb: Option<ScbBlock>,
     /// The words at VTOR, as many as the ELF's table has.
     pub table: Option<Vec<u32>>,
+    /// Why the table at VTOR could not be read.
+    pub table_error: Option<String>,
     pub masks: Option<Masks>,
     /// IPSR from xPSR.
     pub ipsr: Option<ExceptionNumber>,
@@ -32,6 +34,9 @@ pub struct LiveData {
     /// IRQs whose NVIC state was read.
     pub irq_count: u16,
     pub flash: Option<FlashCheck>,
+    /// FreeRTOS's `ucMaxSysCallPriority` (configMAX_SYSCALL_INTERRUPT_PRIORITY as port.c
+    /// computed it), when the image has the variable.
+    pub rtos_max_syscall: Option<u8>,
     /// Reads that failed, in words.
     pub unreadable: Vec<String>,
 }
@@ -62,7 +67,7 @@ pub fn read(target: &mut dyn Target, image: &Image, opts: &LiveOptions) -> LiveD
         let mut bytes = vec![0u8; table_words * 4];
         match target.read_memory(scb.vtor, &mut bytes) {
             Ok(()) => live.table = Some(bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()),
-            Err(e) => live.unreadable.push(format!("the vector table at VTOR {:#010x}: {e}", scb.vtor)),
+            Err(e) => live.table_error = Some(e.to_string()),
         }
     }
 
@@ -88,6 +93,12 @@ pub fn read(target: &mut dyn Target, image: &Image, opts: &LiveOptions) -> LiveD
         live.nvic = read_nvic(target, live.irq_count, live.profile() != Some(Profile::V6M), &mut live.unreadable);
     }
 
+    if let Some(sym) = image.symbols().by_name("ucMaxSysCallPriority") {
+        let mut b = [0u8; 1];
+        if target.read_memory(sym.address, &mut b).is_ok() {
+            live.rtos_max_syscall = Some(b[0]);
+        }
+    }
     if opts.flash != FlashMode::Off {
         live.flash = Some(flash::compare(target, image, opts.flash));
     }

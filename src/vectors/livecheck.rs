@@ -104,8 +104,13 @@ pub fn check(map: &CodeMap, table: &VectorTable, live: &LiveData, report: &mut V
     }
     if let (Some(scb), Some(words)) = (live.scb, live.table.as_deref()) {
         check_table(map, table, &report.entries, scb.vtor, words, &mut summary, findings);
+    } else if let (Some(scb), Some(e)) = (live.scb, &live.table_error) {
+        let verdict = format!("VTOR = {:#010x}: the table there cannot be read ({e}): the next exception fetches its vector from unreadable memory and locks up the core", scb.vtor);
+        findings.push(Finding::new(code::TABLE_MISMATCH, Severity::Error, verdict.clone()));
+        summary.verdict = Some(verdict);
     }
     check_irqs(map, table, &report.entries, live, &mut summary, findings);
+    super::rtos::check(map, live, &summary.irqs, findings);
     report.live = Some(summary);
 }
 
@@ -382,3 +387,4 @@ fn check_irqs(
         }
     }
 }
+

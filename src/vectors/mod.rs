@@ -9,7 +9,7 @@
 //! pure and tested with plain numbers.
 //!
 //! Code map: [`codemap`] (symbols and code ranges of the image, the default handler),
-//! [`statics`] (ELF-only checks), [`livecheck`] (comparison with the target's state),
+//! [`statics`] (ELF-only checks), [`livecheck`] (comparison with the target's state), [`rtos`] (RTOS priority rules),
 //! [`live`] and [`flash`] (reading the target), [`svd`] (IRQ names and count from a CMSIS
 //! SVD file), [`text`] (the human rendering).
 
@@ -17,6 +17,7 @@ pub mod codemap;
 pub mod flash;
 pub mod live;
 pub mod livecheck;
+pub mod rtos;
 pub mod statics;
 pub mod svd;
 pub mod text;
@@ -56,6 +57,7 @@ pub mod code {
     pub const IRQ_PENDING_BLOCKED: &str = "irq-pending-blocked";
     pub const IRQ_PENDING_DISABLED: &str = "irq-pending-disabled";
     pub const LIVE_UNREADABLE: &str = "live-state-unreadable";
+    pub const RTOS_PRIORITY: &str = "rtos-priority";
 }
 
 /// What the caller knows beyond the ELF.

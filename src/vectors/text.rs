@@ -115,7 +115,7 @@ pub fn render(report: &VectorReport, color: bool) -> String {
             );
         }
         if let Some(v) = &l.verdict {
-            let _ = writeln!(o, "          {v}");
+            let _ = writeln!(o, "VTOR:     {}", v.strip_prefix("VTOR = ").unwrap_or(v));
         }
         for d in &l.differences {
             let _ = writeln!(

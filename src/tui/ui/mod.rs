@@ -1,5 +1,5 @@
 //! Drawing: `impl Widget for &App`, generic over the backend (tests render into
-//! `TestBackend`). Below 120x34 one pane is shown at a time, picked with Tab or 1-5;
+//! `TestBackend`). Below 160x40 one pane is shown at a time, picked with Tab or 1-5;
 //! larger terminals show every pane at once.
 
 mod backtrace;
@@ -17,13 +17,14 @@ use super::app::{App, KEYS, Pane};
 use super::snapshot::CoreView;
 
 /// Smallest size that shows every pane at once.
-const WIDE: (u16, u16) = (120, 34);
+const WIDE: (u16, u16) = (160, 40);
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
         // The summary sentence may take two lines on a narrow terminal.
-        let summary_len = self.snapshot.halted.as_ref().map(|h| h.report.summary.chars().count() + 12).unwrap_or(0);
+        let prefix = if self.snapshot.stale { " last halt: ".len() } else { 1 };
+        let summary_len = self.snapshot.halted.as_ref().map(|h| h.report.summary.chars().count() + prefix).unwrap_or(0);
         let summary_h = if summary_len > usize::from(area.width) { 2 } else { 1 };
         let [status, summary, main, message, help] = Layout::vertical([
             Constraint::Length(1),

@@ -7,6 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
+use crate::report::Severity;
+
 use super::super::app::{App, Pane};
 use super::{pane_block, placeholder};
 
@@ -19,7 +21,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(Line::styled(placeholder(app), t.dim())).render(inner, buf);
         return;
     };
-    let findings_h = (v.findings.len() as u16).min(inner.height / 3);
+    // Errors and warnings take the room; notes (e.g. which IRQs the default handler
+    // serves) are for `isrscope vectors`.
+    let shown: Vec<_> = v.findings.iter().filter(|f| f.severity != Severity::Info).collect();
+    let findings_h = (shown.len().max(1) as u16 * 2).min(inner.height / 3);
     let [head, table_area, findings_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(findings_h)]).areas(inner);
     let name = |e: Option<crate::model::exception::ExceptionNumber>| e.map(|e| e.to_string()).unwrap_or_else(|| "none".into());
@@ -65,10 +70,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut state = TableState::default().with_selected(Some(app.vector));
     StatefulWidget::render(table, table_area, buf, &mut state);
 
-    let lines: Vec<Line> = v
-        .findings
+    let mut lines: Vec<Line> = shown
         .iter()
-        .map(|(code, msg)| Line::from(vec![Span::styled(format!("{code}: "), t.error()), Span::raw(msg.clone())]))
+        .map(|f| {
+            let style = match f.severity {
+                Severity::Error => t.error(),
+                Severity::Warning => t.warning(),
+                Severity::Info => t.dim(),
+            };
+            Line::from(vec![Span::styled(format!("{}: ", f.code), style), Span::raw(f.message.clone())])
+        })
         .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("vector checks: no errors or warnings", t.dim()));
+    }
     Paragraph::new(lines).wrap(Wrap { trim: false }).render(findings_area, buf);
 }

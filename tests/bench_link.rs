@@ -1,0 +1,186 @@
+//! Benchmark (ignored by default; needs QEMU and gdb-multiarch): the debug-link economy
+//! and wall time of catching a lab fault and producing the full report, isrscope
+//! (`inspect`, the real binary) against gdb-multiarch doing the same job on the same
+//! firmware, each through the packet-counting proxy, side by side in one run.
+//!
+//! scripts/bench.sh runs it with the release binary; by hand:
+//! `ISRSCOPE_BENCH_BIN=target/release/isrscope cargo test --test bench_link -- --ignored --nocapture`
+//! Method and results: docs/performance.md.
+
+mod common;
+mod support_fake_gdb;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::lab::Qemu;
+use common::manifest::{self, Scenario};
+use support_fake_gdb::proxy::{Counts, Proxy};
+
+/// Scenarios covering a plain fault, a fault inside an ISR, a PSP + FP frame, a stack
+/// overflow, a FORCED HardFault and the cortex-m-rt (Rust) family.
+const SCENARIOS: [&str; 7] = [
+    "c-busfault",
+    "c-isr-fault",
+    "c-psp-fp",
+    "c-stack-overflow",
+    "c-forced",
+    "rust-busfault",
+    "rust-isr-fault",
+];
+/// Timed repetitions per tool and scenario (alternating); the median is kept.
+const REPEAT: usize = 3;
+
+fn isrscope_bin() -> PathBuf {
+    std::env::var_os("ISRSCOPE_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_isrscope")))
+}
+
+/// The fault handlers' entries from the ELF's vector table (Thumb bit cleared),
+/// one per distinct address: what both tools break at.
+fn handler_entries(elf: &Path) -> Vec<u32> {
+    let v = support_fake_gdb::vectors(elf);
+    let mut out: Vec<u32> = v[3..7].iter().map(|a| a & !1).collect();
+    out.dedup();
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct Run {
+    counts: Counts,
+    wall: Duration,
+}
+
+/// `isrscope inspect --gdb` through the proxy: connect, catch, unwind, report, detach.
+fn isrscope_job(s: &Scenario) -> Run {
+    let elf = s.elf_path();
+    let qemu = Qemu::start(&s.machine, &elf);
+    let proxy = Proxy::start(&qemu.socket());
+    let started = Instant::now();
+    let out = Command::new(isrscope_bin())
+        .arg("inspect")
+        .arg("--gdb")
+        .arg(format!("unix:{}", proxy.socket().display()))
+        .arg("--elf")
+        .arg(&elf)
+        .args(["--format", "json", "--timeout", "30"])
+        .output()
+        .unwrap();
+    let wall = started.elapsed();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json.contains("\"backtrace\""),
+        "{}: isrscope failed ({:?}):\n{}",
+        s.name,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(200)); // let the proxy count the last bytes
+    if std::env::var_os("ISRSCOPE_BENCH_PACKETS").is_some() {
+        eprintln!("{}: isrscope's packets:\n  {}", s.name, proxy.requests().join("\n  "));
+    }
+    Run {
+        counts: proxy.counts(),
+        wall,
+    }
+}
+
+/// gdb-multiarch -batch through the proxy: break at the handler entries, continue, bt,
+/// info registers, the SCB fault block, detach.
+fn gdb_job(s: &Scenario) -> Run {
+    let elf = s.elf_path();
+    let qemu = Qemu::start(&s.machine, &elf);
+    let proxy = Proxy::start(&qemu.socket());
+    let mut cmds = vec![format!("target remote {}", proxy.socket().display())];
+    for a in handler_entries(&elf) {
+        cmds.push(format!("break *{a:#x}"));
+    }
+    for c in [
+        "continue",
+        "bt",
+        "info registers",
+        "x/16wx 0xE000ED00",
+        "detach",
+    ] {
+        cmds.push(c.into());
+    }
+    let started = Instant::now();
+    let out = common::oracle::run_batch(&elf, &cmds);
+    let wall = started.elapsed();
+    assert!(
+        out.contains("Breakpoint") && out.contains("0xe000ed00"),
+        "{}: gdb did not stop at a handler:\n{out}",
+        s.name
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    if std::env::var_os("ISRSCOPE_BENCH_PACKETS").is_some() {
+        eprintln!("{}: gdb's packets:\n  {}", s.name, proxy.requests().join("\n  "));
+    }
+    Run {
+        counts: proxy.counts(),
+        wall,
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1000.0)
+}
+
+#[test]
+#[ignore]
+fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
+    let all = manifest::load();
+    println!("isrscope binary: {}", isrscope_bin().display());
+    println!(
+        "| scenario | isrscope packets (to/from server) | gdb packets | packet ratio | isrscope round trips | gdb round trips | isrscope bytes | gdb bytes | isrscope ms (median of {REPEAT}) | gdb ms | time ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let (mut ours_total, mut gdb_total) = (0u64, 0u64);
+    for name in SCENARIOS {
+        let s = all
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..REPEAT {
+            ours.push(isrscope_job(s));
+            theirs.push(gdb_job(s));
+        }
+        let (o, g) = (ours[0].counts, theirs[0].counts);
+        // The counts do not depend on timing: every run of a tool sends the same packets.
+        for r in &ours {
+            assert_eq!(r.counts.to_server, o.to_server, "{name}: isrscope varies");
+        }
+        let to = median(ours.iter().map(|r| r.wall).collect());
+        let tg = median(theirs.iter().map(|r| r.wall).collect());
+        ours_total += o.to_server;
+        gdb_total += g.to_server;
+        println!(
+            "| {name} | {}/{} | {}/{} | {:.2} | {} | {} | {} | {} | {} | {} | {:.2} |",
+            o.to_server,
+            o.to_client,
+            g.to_server,
+            g.to_client,
+            o.to_server as f64 / g.to_server as f64,
+            o.round_trips,
+            g.round_trips,
+            o.bytes_to_server + o.bytes_to_client,
+            g.bytes_to_server + g.bytes_to_client,
+            ms(to),
+            ms(tg),
+            to.as_secs_f64() / tg.as_secs_f64(),
+        );
+    }
+    println!(
+        "total packets to the server: isrscope {ours_total}, gdb {gdb_total}, ratio {:.3}",
+        ours_total as f64 / gdb_total as f64
+    );
+}

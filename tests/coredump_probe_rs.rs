@@ -1,0 +1,140 @@
+//! probe-rs coredumps as input: fixtures written by probe-rs' own `CoreDump::store`
+//! (probe-rs 0.32, a dev-dependency) from the state of a lab scenario, then read by
+//! `isrscope analyze`.
+//!
+//! - A full dump (registers, RAM, system blocks) gives the report of isrscope's own core
+//!   of the same stop, all but the description and the stop reason (probe-rs keeps none).
+//! - A RAM-only dump (what probe-rs users usually have) still gives the backtrace, and
+//!   the report says what it could not read (the fault registers, the missing memory).
+//! - A dump of another architecture is refused with a clear message.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::manifest::{self, is_subsequence};
+use isrscope::coredump::{CoreDump, DumpFormat};
+use probe_rs::{CoreType, InstructionSet, RegisterId, RegisterValue};
+use serde_json::Value;
+
+fn isrscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_isrscope"))
+}
+
+/// probe-rs' Cortex-M register ids for isrscope's register names.
+fn probe_rs_registers(regs: &std::collections::BTreeMap<String, u32>) -> HashMap<RegisterId, RegisterValue> {
+    let mut out = HashMap::new();
+    let mut put = |id: u16, v: u32| {
+        out.insert(RegisterId(id), RegisterValue::U32(v));
+    };
+    for (name, &v) in regs {
+        match name.as_str() {
+            "sp" => put(13, v),
+            "lr" => put(14, v),
+            "pc" => put(15, v),
+            "xpsr" => put(16, v),
+            "msp" => put(17, v),
+            "psp" => put(18, v),
+            "fpscr" => put(33, v),
+            n if n.starts_with('r') => put(n[1..].parse().unwrap(), v),
+            n if n.starts_with('s') => put(64 + n[1..].parse::<u16>().unwrap(), v),
+            _ => {}
+        }
+    }
+    let g = |n: &str| regs.get(n).copied().unwrap_or(0);
+    put(20, g("control") << 24 | g("faultmask") << 16 | g("basepri") << 8 | g("primask"));
+    out
+}
+
+/// Writes a probe-rs coredump of `dump`'s state (memory filtered by `keep`) with
+/// probe-rs' own writer.
+fn store_probe_rs(dump: &CoreDump, path: &Path, core_type: CoreType, keep: impl Fn(u32) -> bool) {
+    let data = dump
+        .memory
+        .segments()
+        .iter()
+        .filter(|s| keep(s.start))
+        .map(|s| (u64::from(s.start)..s.end(), s.data.clone()))
+        .collect();
+    let pr = probe_rs::CoreDump {
+        registers: probe_rs_registers(&dump.meta.registers),
+        data,
+        instruction_set: InstructionSet::Thumb2,
+        supports_native_64bit_access: false,
+        core_type,
+        fpu_support: true,
+        floating_point_register_count: Some(32),
+    };
+    pr.store(path).unwrap();
+}
+
+fn analyze(core: &Path, elf: &Path) -> (Option<i32>, Value, String) {
+    let out = isrscope().args(["analyze", "--format", "json", "--elf"]).arg(elf).arg(core).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    (out.status.code(), json, stderr)
+}
+
+#[test]
+fn probe_rs_coredumps_analyse_like_isrscope_cores() {
+    let s = manifest::load().into_iter().find(|s| s.name == "c-busfault").unwrap();
+    let elf = s.elf_path();
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("bf.core");
+    let out = isrscope()
+        .args(["capture", "--qemu", &s.machine, "--timeout", "20", "--elf"])
+        .arg(&elf)
+        .arg("-o")
+        .arg(&core)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours = CoreDump::open(&core).unwrap();
+
+    // Everything: the same report as from isrscope's core.
+    let full = dir.path().join("full.probe-rs");
+    store_probe_rs(&ours, &full, CoreType::Armv7em, |_| true);
+    let parsed = CoreDump::open(&full).unwrap();
+    assert_eq!(parsed.format, DumpFormat::ProbeRs);
+    assert_eq!(parsed.meta.registers, ours.meta.registers, "every register survives the probe-rs numbering");
+    assert_eq!(parsed.memory, ours.memory);
+    let (code_a, mut a, _) = analyze(&core, &elf);
+    let (code_b, mut b, _) = analyze(&full, &elf);
+    assert_eq!(code_a, code_b);
+    assert_eq!(b["target"]["description"].as_str().map(|d| d.contains("probe-rs coredump")), Some(true), "{}", b["target"]);
+    for r in [&mut a, &mut b] {
+        let t = r["target"].as_object_mut().unwrap();
+        t.remove("description");
+        t.remove("stop");
+    }
+    assert_eq!(a, b);
+
+    // RAM only, as `probe-rs run` saves it: the backtrace, and what could not be read.
+    let ram = dir.path().join("ram.probe-rs");
+    store_probe_rs(&ours, &ram, CoreType::Armv7em, |a| (0x2000_0000..0x4000_0000).contains(&a));
+    let (code, r, _) = analyze(&ram, &elf);
+    assert_eq!(code, Some(0), "no fault registers: no fault class");
+    let names: Vec<String> = r["backtrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| if e["kind"] == "exception" { "<exception>".into() } else { e["function"].as_str().unwrap_or("??").to_string() })
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let wanted: Vec<&str> = s.backtrace.iter().map(String::as_str).collect();
+    assert!(is_subsequence(&wanted, &names), "{names:?} lacks {wanted:?}");
+    let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(codes.contains(&"scb-unreadable"), "{codes:?}");
+    let missing = r["findings"].as_array().unwrap().iter().find(|f| f["code"] == "dump-missing-memory").expect("dump-missing-memory");
+    assert!(missing["message"].as_str().unwrap().contains("0xe000ed00"), "{missing}");
+
+    // Another architecture: refused, clearly.
+    let riscv = dir.path().join("riscv.probe-rs");
+    store_probe_rs(&ours, &riscv, CoreType::Riscv, |_| false);
+    let out = isrscope().args(["analyze"]).arg(&riscv).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("not a Cortex-M core dump") && err.contains("riscv"), "{err}");
+}
