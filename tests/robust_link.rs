@@ -93,6 +93,19 @@ fn assert_clear_failure(run: &Run, limit: Duration, needles: &[&str]) {
     }
 }
 
+/// A link that broke after the registers were read still gives the report of what was
+/// read (stdout), with the failure among its findings.
+#[track_caller]
+fn assert_partial_report(run: &Run) {
+    let json: serde_json::Value = serde_json::from_slice(&run.out.stdout)
+        .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", run.stderr()));
+    assert_eq!(json["outcome"], "hard-fault", "{json}");
+    assert!(
+        json["findings"].to_string().contains("scb-unreadable"),
+        "{json}"
+    );
+}
+
 const QUICK: Duration = Duration::from_secs(4);
 /// One link timeout plus slack for process start-up on a loaded machine.
 const AFTER_TIMEOUT: Duration = Duration::from_secs(9);
@@ -141,6 +154,7 @@ fn the_peer_drops_the_connection_mid_read_of_memory() {
     let server = faulted_core(vec![("m", Act::DropMidPacket)]);
     let run = inspect(&server, &[]);
     assert_clear_failure(&run, QUICK, &["closed the connection"]);
+    assert_partial_report(&run);
 }
 
 #[test]
@@ -162,6 +176,7 @@ fn the_peer_goes_silent_while_memory_is_read() {
     let server = faulted_core(vec![("m", Act::Silence)]);
     let run = inspect(&server, &[]);
     assert_clear_failure(&run, AFTER_TIMEOUT, &["memory"]);
+    assert_partial_report(&run);
 }
 
 #[test]
@@ -240,6 +255,7 @@ fn garbage_bytes_instead_of_packets() {
     let server = faulted_core(vec![("m", Act::Raw(vec![b'x'; 5000]))]);
     let run = inspect(&server, &[]);
     assert_clear_failure(&run, QUICK, &["not RSP packets"]);
+    assert_partial_report(&run);
 }
 
 #[test]
@@ -309,4 +325,152 @@ fn raw_console_output_packets_between_replies_are_tolerated() {
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{err}");
     assert!(run.elapsed < QUICK, "{:?}: {err}", run.elapsed);
+}
+
+// ---- `--qemu`: the QEMU isrscope starts misbehaves or dies; none may be left behind.
+
+/// A stand-in for qemu-system-arm (`$ISRSCOPE_QEMU`): answers `--version` like QEMU
+/// 10, records its PID, opens the gdbstub socket from `-chardev ...path=` and then does
+/// `$FAKE_QEMU_MODE`: `stall` (accepts, never answers), `garbage`, or `die` (QEMU's
+/// lockup abort: a message on stderr, SIGABRT).
+const FAKE_QEMU: &str = r#"#!/usr/bin/env python3
+import os, socket, sys, time
+if "--version" in sys.argv:
+    print("QEMU emulator version 10.0.2 (fake)")
+    sys.exit(0)
+with open(os.environ["FAKE_QEMU_PIDS"], "a") as f:
+    f.write("%d\n" % os.getpid())
+path = [a for a in sys.argv if "path=" in a][0].split("path=")[1].split(",")[0]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(1)
+conn, _ = s.accept()
+mode = os.environ["FAKE_QEMU_MODE"]
+if mode == "garbage":
+    conn.recv(100)
+    conn.sendall(b"x" * 5000)
+elif mode == "die":
+    conn.recv(100)
+    sys.stderr.write("qemu: fatal: Lockup: can't escalate 3 to HardFault (fake)\n")
+    sys.stderr.flush()
+    os.abort()
+time.sleep(120)
+"#;
+
+fn alive(pid: u32) -> bool {
+    // A zombie is dead for this purpose: it runs nothing and holds no socket.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+/// Every PID the fake (or wrapper) recorded is gone within 3 s of isrscope's exit.
+#[track_caller]
+fn assert_no_qemu_left(pids_file: &std::path::Path) {
+    let pids: Vec<u32> = std::fs::read_to_string(pids_file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert!(!pids.is_empty(), "the QEMU stand-in never ran");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    for pid in pids {
+        while alive(pid) {
+            assert!(Instant::now() < deadline, "QEMU {pid} was left running");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn fake_qemu_inspect(mode: &str) -> (Run, tempfile::TempDir) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("fake-qemu");
+    std::fs::write(&exe, FAKE_QEMU).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-samples/build/c/busfault.elf");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["inspect", "--qemu", "netduinoplus2", "--elf", elf, "--timeout", "3"])
+        .env("ISRSCOPE_QEMU", &exe)
+        .env("FAKE_QEMU_MODE", mode)
+        .env("FAKE_QEMU_PIDS", dir.path().join("pids"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let run = Run {
+        out,
+        elapsed: started.elapsed(),
+    };
+    (run, dir)
+}
+
+#[test]
+fn qemu_whose_gdbstub_stalls_is_given_up_and_killed() {
+    let (run, dir) = fake_qemu_inspect("stall");
+    assert_clear_failure(&run, AFTER_TIMEOUT, &["starting QEMU", "no answer"]);
+    assert_no_qemu_left(&dir.path().join("pids"));
+}
+
+#[test]
+fn qemu_whose_gdbstub_sends_garbage_is_given_up_and_killed() {
+    let (run, dir) = fake_qemu_inspect("garbage");
+    assert_clear_failure(&run, QUICK, &["starting QEMU", "not RSP packets"]);
+    assert_no_qemu_left(&dir.path().join("pids"));
+}
+
+#[test]
+fn qemu_that_aborts_is_reported_with_its_own_message() {
+    let (run, dir) = fake_qemu_inspect("die");
+    assert_clear_failure(&run, QUICK, &["Lockup"]);
+    assert_no_qemu_left(&dir.path().join("pids"));
+}
+
+/// A wrapper around the real qemu-system-arm that records the PID it execs into.
+fn real_qemu_wrapper(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = dir.join("qemu-wrapper");
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in --version) exec qemu-system-arm --version;; esac\necho $$ >> {}\nexec qemu-system-arm \"$@\"\n",
+        dir.join("pids").display()
+    );
+    std::fs::write(&exe, script).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    exe
+}
+
+#[test]
+fn real_qemu_without_a_fault_times_out_cleanly_and_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = real_qemu_wrapper(dir.path());
+    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-samples/build/c/vectors-good.elf");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["inspect", "--qemu", "netduinoplus2", "--elf", elf, "--timeout", "1"])
+        .env("ISRSCOPE_QEMU", &exe)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(text.contains("No fault within 1 s"), "{text}");
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+    assert_no_qemu_left(&dir.path().join("pids"));
+}
+
+#[test]
+fn real_qemu_is_gone_after_a_fault_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = real_qemu_wrapper(dir.path());
+    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-samples/build/c/busfault.elf");
+    let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["inspect", "--qemu", "netduinoplus2", "--elf", elf, "--timeout", "20"])
+        .env("ISRSCOPE_QEMU", &exe)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(12), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_no_qemu_left(&dir.path().join("pids"));
 }

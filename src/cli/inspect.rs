@@ -56,11 +56,13 @@ pub fn run(args: &InspectArgs) -> Result<u8> {
     // --halt. A QEMU isrscope started ends with it.
     let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.halt) };
     let report = result?;
-    detach.context("detaching from the target")?;
+    // The report is printed even when detaching fails (e.g. the link broke after the
+    // registers were read): what was read is worth having; the error still sets exit 1.
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", report::text::render(&report, use_color())),
     }
+    detach.context("detaching from the target")?;
     Ok(report.outcome.exit_code())
 }
 

@@ -1,0 +1,655 @@
+//! [`ProbeTarget`]: the [`Target`] trait over a probe-rs session (ST-Link, J-Link,
+//! CMSIS-DAP, ... on USB), for `--chip NAME`.
+//!
+//! What probe-rs does not do for us, and this does:
+//! - the halt reason is read once (probe-rs' `status()` clears DFSR) and kept until
+//!   the core runs again; a locked-up core is halted so its registers can be read,
+//!   and the stop is reported as a lockup;
+//! - CONTROL/FAULTMASK/BASEPRI/PRIMASK are one packed register there (id 20): split
+//!   into the trait's names on read, re-packed on write;
+//! - BusFault/MemManage/UsageFault/SecureFault vector catch through DEMCR (probe-rs
+//!   only catches HardFault and reset on ARMv7-M), with the found DEMCR restored;
+//! - resuming steps off our own breakpoint only, and stops if that one step entered a
+//!   fault handler (probe-rs' `run()` steps unconditionally and would run past it);
+//! - detach leaves the chip as found, and does not drop the session: probe-rs'
+//!   default shutdown sequence writes DHCSR and DEMCR to 0, which would resume a core
+//!   asked to stay halted and wipe the DEMCR just restored.
+//!
+//! Registers and memory are cached while the core is halted, as in the GDB backend.
+
+pub mod convert;
+pub mod open;
+
+use std::collections::BTreeMap;
+use std::mem::ManuallyDrop;
+use std::time::{Duration, Instant};
+
+use probe_rs::{Core, CoreStatus, HaltReason, MemoryInterface, RegisterId, Session, VectorCatchCondition};
+
+use crate::model::regs::dcb;
+use crate::target::{BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target, TargetError, reg};
+
+use convert::{CoreShape, Location, PACKED_ID};
+pub use open::{ProbeConfig, ProbeError, Protocol};
+
+/// Memory cached while halted before the cache starts afresh.
+const MEMORY_CACHE_LIMIT: usize = 4 << 20;
+/// The System region (SCS, debug registers) changes under a halted core: never cached.
+const UNCACHED_FROM: u32 = 0xE000_0000;
+/// How often a running core is polled while waiting for it to stop.
+const POLL: Duration = Duration::from_millis(5);
+/// Bound for halts isrscope does on its own (lockup, detach, reset).
+const HALT_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RunState {
+    Halted(StopReason),
+    Running,
+}
+
+/// A Cortex-M core behind a debug probe.
+pub struct ProbeTarget {
+    session: ManuallyDrop<Session>,
+    shape: CoreShape,
+    registers: Vec<(String, Location)>,
+    caps: Capabilities,
+    state: RunState,
+    regs: Registers,
+    have_all_regs: bool,
+    memory: Vec<(u32, Vec<u8>)>,
+    memory_cached: usize,
+    breakpoints: BTreeMap<u32, BreakpointKind>,
+    units: u32,
+    /// DEMCR as found, saved by the first [`Target::set_vector_catch`].
+    demcr_found: Option<u32>,
+    detached: bool,
+}
+
+impl ProbeTarget {
+    /// Opens the probe and attaches to the chip `config` names.
+    pub fn open(config: &ProbeConfig) -> std::result::Result<Self, ProbeError> {
+        let (session, description) = open::open(config)?;
+        let chip = session.target().name.clone();
+        Self::from_session(session, description)
+            .map_err(|e| ProbeError::Core { chip, message: e.to_string() })
+    }
+
+    /// Wraps an attached session (core 0): learns the core's shape, its breakpoint
+    /// units, and why it is stopped if it is.
+    pub fn from_session(mut session: Session, description: String) -> Result<Self> {
+        let doing = "inspecting the core after attaching";
+        let mut core = session.core(0).map_err(|e| convert::target_error(e, doing))?;
+        let core_type = core.core_type();
+        let fpu = core.fpu_support().map_err(|e| convert::target_error(e, doing))?;
+        let security = core.registers().core_registers().any(|r| r.id() == RegisterId(0x1A));
+        let shape = CoreShape::of(core_type, fpu, security)
+            .ok_or_else(|| TargetError::Unsupported(format!("a {core_type:?} core (isrscope inspects Cortex-M)")))?;
+        // An FPB revision probe-rs does not know leaves no breakpoint: say 0, not fail.
+        let units = core.available_breakpoint_units().unwrap_or(0);
+        let status = core.status().map_err(|e| convert::target_error(e, doing))?;
+        let state = match status {
+            CoreStatus::Halted(reason) => RunState::Halted(convert_reason(&mut core, reason)),
+            _ => RunState::Running,
+        };
+        drop(core);
+        let registers = convert::register_map(shape);
+        let caps = Capabilities {
+            vector_catch: true,
+            breakpoints: Some(units),
+            registers: registers.iter().map(|(n, _)| n.clone()).collect(),
+            max_read: 1 << 16,
+            live: true,
+            description,
+        };
+        Ok(ProbeTarget {
+            session: ManuallyDrop::new(session),
+            shape,
+            registers,
+            caps,
+            state,
+            regs: Registers::new(),
+            have_all_regs: false,
+            memory: Vec::new(),
+            memory_cached: 0,
+            breakpoints: BTreeMap::new(),
+            units,
+            demcr_found: None,
+            detached: false,
+        })
+    }
+
+    /// The probe-rs session, for what the trait does not cover (flashing, RTT).
+    pub fn session(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    fn core(&mut self, doing: &str) -> Result<Core<'_>> {
+        if self.detached {
+            return Err(TargetError::Disconnected { doing: doing.into(), detail: Some("isrscope detached from the probe".into()) });
+        }
+        self.session.core(0).map_err(|e| convert::target_error(e, doing))
+    }
+
+    fn halted(&self, doing: &str) -> Result<()> {
+        match self.state {
+            RunState::Halted(_) => Ok(()),
+            RunState::Running => Err(TargetError::NotHalted(doing.into())),
+        }
+    }
+
+    fn forget_state(&mut self) {
+        self.regs = Registers::new();
+        self.have_all_regs = false;
+        self.memory.clear();
+        self.memory_cached = 0;
+    }
+
+    fn location(&self, name: &str) -> Option<Location> {
+        self.registers.iter().find(|(n, _)| n == name).map(|(_, l)| *l)
+    }
+
+    /// Reads the named registers missing from the cache; the packed register once.
+    fn fetch(&mut self, names: &[&str]) -> Result<()> {
+        let wanted: Vec<(String, Location)> = names
+            .iter()
+            .filter(|n| self.regs.get(n).is_none())
+            .filter_map(|n| self.location(n).map(|l| (n.to_string(), l)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut core = self.core("reading registers")?;
+        let mut packed: Option<u32> = None;
+        let mut got: Vec<(String, u32)> = Vec::new();
+        for (name, loc) in wanted {
+            let value = match loc {
+                Location::Whole(id) => match core.read_core_reg::<u32>(RegisterId(id)) {
+                    Ok(v) => v,
+                    // FP registers unreadable (an FPU probe-rs misjudged): left out, as
+                    // registers the target does not have are.
+                    Err(_) if id >= convert::FPSCR_ID => continue,
+                    Err(e) => return Err(convert::target_error(e, &format!("reading register {name}"))),
+                },
+                Location::Packed { shift } => {
+                    let p = match packed {
+                        Some(p) => p,
+                        None => {
+                            let p = core
+                                .read_core_reg::<u32>(RegisterId(PACKED_ID))
+                                .map_err(|e| convert::target_error(e, "reading CONTROL/FAULTMASK/BASEPRI/PRIMASK"))?;
+                            packed = Some(p);
+                            p
+                        }
+                    };
+                    convert::unpack(p, shift)
+                }
+            };
+            got.push((name, value));
+        }
+        for (name, value) in got {
+            self.regs.insert(name, value);
+        }
+        Ok(())
+    }
+
+    /// Steps one instruction; our breakpoint at PC is lifted for it. The reason is
+    /// what the core stopped for after the step (a vector catch, if the instruction
+    /// faulted into a caught handler).
+    fn raw_step(&mut self) -> Result<StopReason> {
+        let pc = self.read_register(reg::PC)?;
+        let lift = self.breakpoints.contains_key(&(pc & !1));
+        self.forget_state();
+        let mut core = self.core("single-stepping")?;
+        if lift {
+            core.clear_hw_breakpoint(u64::from(pc & !1)).map_err(|e| convert::target_error(e, "lifting the breakpoint to step off it"))?;
+        }
+        let stepped = core.step().map_err(|e| convert::target_error(e, "single-stepping"));
+        if lift {
+            core.set_hw_breakpoint(u64::from(pc & !1)).map_err(|e| convert::target_error(e, "putting the breakpoint back after a step"))?;
+        }
+        stepped?;
+        let status = core.status().map_err(|e| convert::target_error(e, "reading why the core stopped"))?;
+        let reason = match status {
+            CoreStatus::Halted(HaltReason::Exception) => StopReason::VectorCatch,
+            CoreStatus::Halted(HaltReason::Breakpoint(_)) => {
+                let pc = core.read_core_reg::<u32>(RegisterId(15)).map_err(|e| convert::target_error(e, "reading pc"))?;
+                // The step halted on a breakpoint at the next instruction (the step
+                // itself did not execute it): that is where the core is.
+                StopReason::Breakpoint { pc }
+            }
+            _ => StopReason::Step,
+        };
+        self.state = RunState::Halted(reason.clone());
+        Ok(reason)
+    }
+
+    /// Polls the running core once; `Some` when it stopped (a lockup is halted).
+    fn poll(&mut self) -> Result<Option<StopReason>> {
+        let mut core = self.core("polling the core")?;
+        let status = core.status().map_err(|e| convert::target_error(e, "polling the core"))?;
+        let reason = match status {
+            CoreStatus::Halted(reason) => convert_reason(&mut core, reason),
+            CoreStatus::LockedUp => {
+                // Halting takes the core out of lockup and makes its registers readable.
+                core.halt(HALT_TIMEOUT).map_err(|e| convert::target_error(e, "halting the locked-up core"))?;
+                StopReason::Lockup
+            }
+            _ => return Ok(None),
+        };
+        self.forget_state();
+        self.state = RunState::Halted(reason.clone());
+        Ok(Some(reason))
+    }
+
+    /// Clears our breakpoints and puts DEMCR's vector-catch bits back as found.
+    fn restore(&mut self) -> Result<()> {
+        let mut first_error = None;
+        let breakpoints = std::mem::take(&mut self.breakpoints);
+        let demcr_found = self.demcr_found.take();
+        let mut core = self.core("detaching")?;
+        for address in breakpoints.keys() {
+            if let Err(e) = core.clear_hw_breakpoint(u64::from(*address)) {
+                first_error.get_or_insert(convert::target_error(e, &format!("clearing the breakpoint at {address:#010x}")));
+            }
+        }
+        if let Some(found) = demcr_found {
+            let result = core
+                .read_word_32(u64::from(dcb::DEMCR))
+                .and_then(|now| core.write_word_32(u64::from(dcb::DEMCR), convert::demcr_restored(now, found)))
+                .and_then(|()| core.flush());
+            if let Err(e) = result {
+                first_error.get_or_insert(convert::target_error(e, "restoring DEMCR (vector catch)"));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Lets the halted core run, without probe-rs' unconditional step.
+    fn run(&mut self) -> Result<()> {
+        self.forget_state();
+        let mut core = self.core("resuming the core")?;
+        let go = dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN;
+        core.write_word_32(u64::from(dcb::DHCSR), go)
+            .and_then(|()| core.flush())
+            .map_err(|e| convert::target_error(e, "resuming the core"))?;
+        // Lets probe-rs see the core running (its register access checks its status).
+        core.status().map_err(|e| convert::target_error(e, "resuming the core"))?;
+        self.state = RunState::Running;
+        Ok(())
+    }
+}
+
+/// The stop reason for a probe-rs halt reason, reading the PC for a breakpoint.
+fn convert_reason(core: &mut Core<'_>, reason: HaltReason) -> StopReason {
+    let pc = convert::needs_pc(reason).then(|| core.read_core_reg::<u32>(RegisterId(15)).ok()).flatten();
+    convert::stop_reason(reason, pc)
+}
+
+impl Target for ProbeTarget {
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn read_memory(&mut self, address: u32, buf: &mut [u8]) -> Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let cacheable = matches!(self.state, RunState::Halted(_)) && address < UNCACHED_FROM;
+        if cacheable
+            && let Some(bytes) = cached(&self.memory, address, buf.len())
+        {
+            buf.copy_from_slice(bytes);
+            return Ok(());
+        }
+        let doing = format!("reading {} bytes at {address:#010x}", buf.len());
+        let mut core = self.core(&doing)?;
+        read_block(&mut core, address, buf).map_err(|e| convert::memory_error(e, address, buf.len(), &doing))?;
+        if cacheable {
+            if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
+                self.memory.clear();
+                self.memory_cached = 0;
+            }
+            self.memory_cached += buf.len();
+            self.memory.push((address, buf.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<()> {
+        self.memory.clear();
+        self.memory_cached = 0;
+        let doing = format!("writing {} bytes at {address:#010x}", data.len());
+        let mut core = self.core(&doing)?;
+        core.write(u64::from(address), data)
+            .and_then(|()| core.flush())
+            .map_err(|e| convert::memory_error(e, address, data.len(), &doing))
+    }
+
+    fn read_registers(&mut self) -> Result<Registers> {
+        self.halted("read registers")?;
+        if !self.have_all_regs {
+            let names: Vec<String> = self.caps.registers.clone();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            self.fetch(&names)?;
+            self.have_all_regs = true;
+        }
+        Ok(self.regs.clone())
+    }
+
+    fn read_register(&mut self, name: &str) -> Result<u32> {
+        self.halted(&format!("read register {name}"))?;
+        if self.location(name).is_none() {
+            return Err(TargetError::NoSuchRegister(name.into()));
+        }
+        self.fetch(&[name])?;
+        self.regs.get(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))
+    }
+
+    fn read_register_set(&mut self, names: &[&str]) -> Result<Registers> {
+        self.halted("read registers")?;
+        self.fetch(names)?;
+        let mut out = Registers::new();
+        for name in names {
+            if let Some(v) = self.regs.get(name) {
+                out.insert(*name, v);
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_register(&mut self, name: &str, value: u32) -> Result<()> {
+        let doing = format!("write register {name}");
+        self.halted(&doing)?;
+        let loc = self.location(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
+        self.forget_state();
+        let mut core = self.core(&doing)?;
+        let (id, raw) = match loc {
+            Location::Whole(id) => (id, value),
+            Location::Packed { shift } => {
+                let packed = core.read_core_reg::<u32>(RegisterId(PACKED_ID)).map_err(|e| convert::target_error(e, &doing))?;
+                (PACKED_ID, convert::repack(packed, shift, value))
+            }
+        };
+        core.write_core_reg(RegisterId(id), raw).map_err(|e| convert::target_error(e, &doing))
+    }
+
+    fn halt(&mut self, timeout: Duration) -> Result<StopReason> {
+        if let RunState::Halted(reason) = &self.state {
+            return Ok(reason.clone());
+        }
+        if let Some(reason) = self.poll()? {
+            return Ok(reason);
+        }
+        let mut core = self.core("halting the core")?;
+        core.halt(timeout).map_err(|e| convert::target_error(e, "halting the core"))?;
+        // probe-rs read DFSR while waiting for the halt and kept the reason: a core
+        // that stopped by itself meanwhile says so here.
+        let reason = match core.status().map_err(|e| convert::target_error(e, "reading why the core halted"))? {
+            CoreStatus::Halted(r) => convert_reason(&mut core, r),
+            _ => StopReason::Requested,
+        };
+        self.forget_state();
+        self.state = RunState::Halted(reason.clone());
+        Ok(reason)
+    }
+
+    fn resume(&mut self) -> Result<()> {
+        if self.state == RunState::Running {
+            return Ok(());
+        }
+        let pc = self.read_register(reg::PC)?;
+        if self.breakpoints.contains_key(&(pc & !1)) {
+            match self.raw_step()? {
+                StopReason::Step => {}
+                // The one instruction entered a caught fault or reached another of our
+                // breakpoints: that is the stop to report.
+                _ => return Ok(()),
+            }
+        }
+        self.run()
+    }
+
+    fn step(&mut self) -> Result<StopReason> {
+        self.halted("single-step")?;
+        self.raw_step()
+    }
+
+    fn state(&mut self) -> Result<CoreState> {
+        if let RunState::Halted(reason) = &self.state {
+            return Ok(CoreState::Halted { reason: reason.clone() });
+        }
+        let mut core = self.core("reading the core's state")?;
+        let status = core.status().map_err(|e| convert::target_error(e, "reading the core's state"))?;
+        let mut reason = None;
+        let state = convert::core_state(status, |r| {
+            let converted = convert_reason(&mut core, r);
+            reason = Some(converted.clone());
+            converted
+        });
+        if let Some(reason) = reason {
+            // The halt reason was read (and DFSR cleared): keep it.
+            self.forget_state();
+            self.state = RunState::Halted(reason);
+        }
+        Ok(state)
+    }
+
+    fn wait_for_stop(&mut self, timeout: Duration) -> Result<Option<StopReason>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let RunState::Halted(reason) = &self.state {
+                return Ok(Some(reason.clone()));
+            }
+            if let Some(reason) = self.poll()? {
+                return Ok(Some(reason));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL.min(left));
+        }
+    }
+
+    fn set_breakpoint(&mut self, address: u32, kind: BreakpointKind) -> Result<()> {
+        let address = address & !1;
+        if self.breakpoints.contains_key(&address) {
+            self.breakpoints.insert(address, kind);
+            return Ok(());
+        }
+        // Flash cannot be patched with BKPT: every breakpoint is an FPB comparator.
+        let doing = format!("set a breakpoint at {address:#010x}");
+        if self.breakpoints.len() as u32 >= self.units {
+            return Err(TargetError::Refused {
+                doing,
+                message: format!(
+                    "all {} hardware breakpoint units of this core are in use by isrscope ({})",
+                    self.units,
+                    self.breakpoints.keys().map(|a| format!("{a:#010x}")).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        let units = self.units;
+        let mut core = self.core(&doing)?;
+        core.set_hw_breakpoint(u64::from(address)).map_err(|e| TargetError::Refused {
+            doing: doing.clone(),
+            message: format!(
+                "{} (the core has {units} hardware breakpoint units; another debugger may hold some)",
+                convert::error_chain(&e)
+            ),
+        })?;
+        self.breakpoints.insert(address, kind);
+        Ok(())
+    }
+
+    fn clear_breakpoint(&mut self, address: u32) -> Result<()> {
+        let address = address & !1;
+        if !self.breakpoints.contains_key(&address) {
+            return Ok(());
+        }
+        let doing = format!("clear the breakpoint at {address:#010x}");
+        let mut core = self.core(&doing)?;
+        core.clear_hw_breakpoint(u64::from(address)).map_err(|e| convert::target_error(e, &doing))?;
+        self.breakpoints.remove(&address);
+        Ok(())
+    }
+
+    fn breakpoints(&self) -> Vec<u32> {
+        self.breakpoints.keys().copied().collect()
+    }
+
+    fn set_vector_catch(&mut self, kinds: &[CatchKind]) -> Result<()> {
+        let doing = "setting vector catch (DEMCR)";
+        let shape = self.shape;
+        let saved = self.demcr_found;
+        let mut core = self.core(doing)?;
+        let demcr = core.read_word_32(u64::from(dcb::DEMCR)).map_err(|e| convert::target_error(e, doing))?;
+        let found = saved.unwrap_or(demcr);
+        // HardFault and reset catch through probe-rs (it also makes sure halting debug
+        // is enabled); the configurable faults through DEMCR directly.
+        for (kind, condition) in [(CatchKind::HardFault, VectorCatchCondition::HardFault), (CatchKind::CoreReset, VectorCatchCondition::CoreReset)] {
+            let result = if kinds.contains(&kind) {
+                core.enable_vector_catch(condition)
+            } else {
+                core.disable_vector_catch(condition)
+            };
+            result.map_err(|e| convert::target_error(e, doing))?;
+        }
+        let now = core.read_word_32(u64::from(dcb::DEMCR)).map_err(|e| convert::target_error(e, doing))?;
+        let wanted = convert::demcr_with(now, kinds, shape);
+        if wanted != now {
+            core.write_word_32(u64::from(dcb::DEMCR), wanted)
+                .and_then(|()| core.flush())
+                .map_err(|e| convert::target_error(e, doing))?;
+        }
+        self.demcr_found = Some(found);
+        Ok(())
+    }
+
+    fn reset(&mut self, halt: bool) -> Result<()> {
+        self.forget_state();
+        let mut core = self.core("resetting the core")?;
+        // A system reset clears FP_CTRL: our breakpoints are put back while halted at
+        // the reset vector, before the core runs.
+        core.reset_and_halt(HALT_TIMEOUT).map_err(|e| convert::target_error(e, "resetting the core (reset and halt)"))?;
+        let addresses: Vec<u32> = self.breakpoints.keys().copied().collect();
+        for address in addresses {
+            core.set_hw_breakpoint(u64::from(address))
+                .map_err(|e| convert::target_error(e, &format!("re-arming the breakpoint at {address:#010x} after reset")))?;
+        }
+        drop(core);
+        self.state = RunState::Halted(StopReason::Other { description: "reset (halted at the reset vector)".into() });
+        if !halt {
+            self.run()?;
+        }
+        Ok(())
+    }
+
+    fn detach(&mut self, resume: bool) -> Result<()> {
+        if self.detached {
+            return Ok(());
+        }
+        if self.state == RunState::Running && !resume {
+            self.halt(HALT_TIMEOUT)?;
+        }
+        // FPB comparators and DEMCR are memory-mapped: restored whether or not the core runs.
+        let restored = self.restore();
+        let resumed = if resume && self.state != RunState::Running { self.run() } else { Ok(()) };
+        self.forget_state();
+        self.detached = true;
+        restored.and(resumed)
+    }
+}
+
+impl Drop for ProbeTarget {
+    fn drop(&mut self) {
+        // Best effort: leave no breakpoint or vector catch behind, the core as it is.
+        if !self.detached {
+            let _ = self.detach(self.state == RunState::Running);
+        }
+    }
+}
+
+impl std::fmt::Debug for ProbeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeTarget")
+            .field("description", &self.caps.description)
+            .field("shape", &self.shape)
+            .field("state", &self.state)
+            .field("breakpoints", &self.breakpoints.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cached block holding `[address, address + len)`.
+fn cached(memory: &[(u32, Vec<u8>)], address: u32, len: usize) -> Option<&[u8]> {
+    memory.iter().find_map(|(start, bytes)| {
+        let offset = address.checked_sub(*start)? as usize;
+        bytes.get(offset..offset.checked_add(len)?)
+    })
+}
+
+/// Reads a block: unaligned ends byte by byte, the aligned middle in 32-bit words (one
+/// auto-incrementing transfer on the probe), little-endian as Cortex-M memory is.
+fn read_block(core: &mut Core<'_>, address: u32, buf: &mut [u8]) -> std::result::Result<(), probe_rs::Error> {
+    let (head, body, tail) = split_aligned(address, buf.len());
+    if head > 0 {
+        core.read_8(u64::from(address), &mut buf[..head])?;
+    }
+    if body > 0 {
+        let mut words = vec![0u32; body / 4];
+        core.read_32(u64::from(address) + head as u64, &mut words)?;
+        for (chunk, word) in buf[head..head + body].chunks_exact_mut(4).zip(&words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    if tail > 0 {
+        core.read_8(u64::from(address) + (head + body) as u64, &mut buf[head + body..])?;
+    }
+    Ok(())
+}
+
+/// Splits `len` bytes at `address` into an unaligned head, a word-aligned body (whole
+/// words) and a tail.
+fn split_aligned(address: u32, len: usize) -> (usize, usize, usize) {
+    let head = ((4 - (address % 4)) % 4) as usize;
+    if head >= len {
+        return (len, 0, 0);
+    }
+    let body = (len - head) & !3;
+    (head, body, len - head - body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_split_into_bytes_and_words_as_alignment_allows() {
+        assert_eq!(split_aligned(0x2000_0000, 64), (0, 64, 0));
+        assert_eq!(split_aligned(0x2000_0001, 8), (3, 4, 1));
+        assert_eq!(split_aligned(0x2000_0002, 2), (2, 0, 0));
+        assert_eq!(split_aligned(0x2000_0003, 1), (1, 0, 0));
+        assert_eq!(split_aligned(0x2000_0000, 3), (0, 0, 3));
+        assert_eq!(split_aligned(0x2000_0003, 5), (1, 4, 0));
+        for addr in 0..8u32 {
+            for len in 0..20usize {
+                let (h, b, t) = split_aligned(addr, len);
+                assert_eq!(h + b + t, len);
+                assert_eq!(b % 4, 0);
+                if b > 0 {
+                    assert_eq!((addr as usize + h) % 4, 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_cache_answers_reads_inside_a_block() {
+        let memory = vec![(0x2000_0000, (0u8..16).collect::<Vec<u8>>())];
+        assert_eq!(cached(&memory, 0x2000_0004, 4), Some(&[4u8, 5, 6, 7][..]));
+        assert_eq!(cached(&memory, 0x2000_000C, 4), Some(&[12u8, 13, 14, 15][..]));
+        assert_eq!(cached(&memory, 0x2000_000D, 4), None, "runs past the block");
+        assert_eq!(cached(&memory, 0x1FFF_FFFF, 2), None);
+    }
+}
