@@ -33,6 +33,16 @@ pub struct CollectOptions {
 /// Reads the halted core behind `target` and explains it. `image` symbolizes and
 /// unwinds; without it the report has registers, frames and fault bits only.
 pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOptions) -> Result<Report, TargetError> {
+    collect_with_backtrace(target, image, opts).map(|(report, _)| report)
+}
+
+/// [`collect`], also returning the unwinder's full result (per-frame recovered
+/// registers, stacked frames) for views that show more than the report carries.
+pub fn collect_with_backtrace(
+    target: &mut dyn Target,
+    image: Option<&Image>,
+    opts: &CollectOptions,
+) -> Result<(Report, Option<unwind::Backtrace>), TargetError> {
     let registers = target.read_registers()?;
     let mut findings = Vec::new();
 
@@ -187,7 +197,7 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
     let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), &entries, backtrace.as_ref());
 
     let caps = target.capabilities();
-    Ok(Report {
+    let report = Report {
         schema: SCHEMA_VERSION,
         summary,
         target: TargetSummary {
@@ -205,7 +215,8 @@ pub fn collect(target: &mut dyn Target, image: Option<&Image>, opts: &CollectOpt
         backtrace_end: backtrace.as_ref().map(|bt| bt.termination.to_string()),
         findings,
         outcome,
-    })
+    };
+    Ok((report, backtrace))
 }
 
 /// `[start, end)` of the RAM region that holds the main stack, from the ELF.

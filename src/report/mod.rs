@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::model::exception::ExceptionNumber;
 use crate::model::fault::FaultClass;
 
-pub use collect::{CollectOptions, collect};
+pub use collect::{CollectOptions, collect, collect_with_backtrace};
 
 /// Version of the JSON contract; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -9,7 +9,7 @@ use crate::debuginfo::Image;
 use crate::model::v6m::decode_thumb;
 use crate::report::{self, CollectOptions};
 use crate::target::{Target, TargetError};
-use crate::unwind::{self, Frame, UnwindOptions};
+use crate::unwind::{Backtrace, Frame};
 
 use super::snapshot::{DisasmLine, FrameDetail, HaltedView};
 use super::vectors;
@@ -42,10 +42,10 @@ pub fn halted_view(
     opts: &CollectOptions,
     sources: &mut SourceCache,
 ) -> Result<HaltedView, TargetError> {
-    let report = report::collect(target, image, opts)?;
     // The report keeps only what the JSON contract has; the registers each frame was
-    // unwound with come from the unwinder itself (a second, cached-read walk).
-    let frame_regs = image.map(|image| frame_registers(image, target, &report)).unwrap_or_default();
+    // unwound with come from the unwinder's own result of the same walk.
+    let (report, backtrace) = report::collect_with_backtrace(target, image, opts)?;
+    let frame_regs = backtrace.map(|bt| frame_registers(&bt, &report)).unwrap_or_default();
     let frames = report
         .backtrace
         .iter()
@@ -78,13 +78,7 @@ type RegList = Vec<(String, Option<u32>)>;
 
 /// The registers recovered for each backtrace entry (index as in the report);
 /// an inlined frame shows the registers of the physical frame it is inlined into.
-fn frame_registers(image: &Image, target: &mut dyn Target, report: &report::Report) -> Vec<Option<RegList>> {
-    let mut regs = crate::target::Registers::new();
-    for (k, v) in &report.registers {
-        regs.insert(k.clone(), *v);
-    }
-    let opts = UnwindOptions { registers: Some(regs), ..UnwindOptions::default() };
-    let Ok(bt) = unwind::unwind(image, target, &opts) else { return Vec::new() };
+fn frame_registers(bt: &Backtrace, report: &report::Report) -> Vec<Option<RegList>> {
     if bt.frames.len() != report.backtrace.len() {
         return Vec::new();
     }
