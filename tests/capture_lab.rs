@@ -55,6 +55,9 @@ fn a_capture_holds_registers_system_blocks_ram_and_metadata() {
         assert!(m.regions.iter().any(|r| r.name == name && r.start == addr), "no {name}");
         assert!(dump.memory.get(addr, 4).is_some(), "{name} at {addr:#x} not captured");
     }
+    // The system registers, also by name in the note.
+    assert_eq!(m.system_registers.get("cpuid").copied(), m.cpuid);
+    assert!(m.system_registers.contains_key("cfsr") && m.system_registers.contains_key("fpccr"));
     // The gdb view: at the BusFault entry from a PSP thread, NT_PRSTATUS carries PSP.
     assert_eq!(m.gdb_sp, Some(m.registers["psp"]));
 }

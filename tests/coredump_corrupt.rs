@@ -20,8 +20,39 @@ fn isrscope() -> Command {
 
 struct Lab {
     core: Vec<u8>,
+    /// The same state as a probe-rs coredump, written by probe-rs itself.
+    probe_rs: Vec<u8>,
     elf: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+/// `dump` stored with probe-rs' own `CoreDump` writer (MessagePack).
+fn probe_rs_bytes(dump: &CoreDump, dir: &std::path::Path) -> Vec<u8> {
+    use probe_rs::{CoreType, InstructionSet, RegisterId, RegisterValue};
+    let ids: std::collections::HashMap<&str, u16> =
+        [("sp", 13), ("lr", 14), ("pc", 15), ("xpsr", 16), ("msp", 17), ("psp", 18)].into_iter().collect();
+    let registers = dump
+        .meta
+        .registers
+        .iter()
+        .filter_map(|(n, v)| {
+            let id = ids.get(n.as_str()).copied().or_else(|| n.strip_prefix('r')?.parse().ok())?;
+            Some((RegisterId(id), RegisterValue::U32(*v)))
+        })
+        .collect();
+    let data = dump.memory.segments().iter().map(|s| (u64::from(s.start)..s.end(), s.data.clone())).collect();
+    let pr = probe_rs::CoreDump {
+        registers,
+        data,
+        instruction_set: InstructionSet::Thumb2,
+        supports_native_64bit_access: false,
+        core_type: CoreType::Armv7em,
+        fpu_support: false,
+        floating_point_register_count: None,
+    };
+    let path = dir.join("bf.probe-rs");
+    pr.store(&path).unwrap();
+    std::fs::read(path).unwrap()
 }
 
 /// c-busfault captured at its fault, once per test binary.
@@ -39,7 +70,9 @@ fn lab() -> &'static Lab {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Lab { core: std::fs::read(&core).unwrap(), elf: s.elf_path(), _dir: dir }
+        let core = std::fs::read(&core).unwrap();
+        let probe_rs = probe_rs_bytes(&CoreDump::parse(&core, "bf.core").unwrap(), dir.path());
+        Lab { core, probe_rs, elf: s.elf_path(), _dir: dir }
     })
 }
 
@@ -106,6 +139,26 @@ proptest! {
         let image = Image::open(&lab().elf).unwrap();
         let report = analyze(damaged, "damaged.core", Some(&image), None);
         prop_assert!(report.is_ok(), "{:?}", report.err());
+    }
+
+    #[test]
+    fn truncated_or_flipped_probe_rs_files_give_an_error_or_a_report(
+        cut in any::<Index>(),
+        flips in prop::collection::vec((any::<Index>(), 0u8..8), 0..6)
+    ) {
+        let full = &lab().probe_rs;
+        prop_assert!(CoreDump::parse(full, "bf.probe-rs").is_ok());
+        let cut = cut.index(full.len());
+        if cut > 0 {
+            let err = CoreDump::parse(&full[..cut], "cut.probe-rs").expect_err("a cut MessagePack file must not read");
+            prop_assert!(err.to_string().contains("probe-rs coredump"), "{err}");
+        }
+        let mut b = full.clone();
+        for (at, bit) in flips {
+            let i = at.index(b.len());
+            b[i] ^= 1 << bit;
+        }
+        let _ = parse_and_analyze(&b);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
@@ -105,54 +106,73 @@ fn run_dir(args: &AnalyzeArgs) -> Result<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .clamp(1, files.len().max(1));
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Analysed>>> = Mutex::new((0..files.len()).map(|_| None).collect());
+    let (tx, rx) = mpsc::channel::<(usize, Analysed)>();
     std::thread::scope(|s| {
         for _ in 0..jobs {
-            s.spawn(|| {
+            let tx = tx.clone();
+            let (next, files) = (&next, &files);
+            s.spawn(move || {
                 // Image is per thread: its lazy DWARF caches are not shared.
                 let image = elf.and_then(|p| Image::open(p).ok());
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(path) = files.get(i) else { break };
-                    let r = analyze_with(path, image.as_ref(), elf);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    if tx.send((i, analyze_with(path, image.as_ref(), elf))).is_err() {
+                        break;
+                    }
                 }
             });
         }
-    });
-    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut failed = 0;
-    let mut out = std::io::stdout().lock();
-    for (path, result) in files.iter().zip(results) {
-        let name = serde_json::to_string(&path.display().to_string())?;
-        match result {
-            Some(Ok((report, mismatch))) => {
-                if let Some(why) = mismatch {
-                    eprintln!("isrscope: warning: {why}");
+        drop(tx);
+        // Printed in file order as soon as each is ready (a fleet streams).
+        let mut pending = BTreeMap::new();
+        let mut printed = 0;
+        let mut failed = 0usize;
+        let mut out = std::io::stdout().lock();
+        for (i, result) in rx {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&printed) {
+                if print_one(&mut out, &files[printed], result, args.format)?.is_err() {
+                    failed += 1;
                 }
-                match args.format {
-                    Format::Json => {
-                        let json = serde_json::to_string(&report)?;
-                        // The report with the dump's path first.
-                        writeln!(out, "{{\"dump\":{name},{}", &json[1..])?;
-                    }
-                    Format::Text => {
-                        writeln!(out, "== {} ==", path.display())?;
-                        write!(out, "{}", report::text::render(&report, use_color()))?;
-                        writeln!(out)?;
-                    }
+                printed += 1;
+            }
+        }
+        failed += files.len() - printed;
+        Ok(if failed > 0 { EXIT_TOOL_ERROR } else { 0 })
+    })
+}
+
+/// Prints one dump's line (JSON) or section (text). The inner result says whether the
+/// dump could be analysed; the outer, whether stdout could be written.
+fn print_one(out: &mut impl Write, path: &Path, result: Analysed, format: Format) -> Result<Result<(), ()>> {
+    let name = serde_json::to_string(&path.display().to_string())?;
+    match result {
+        Ok((report, mismatch)) => {
+            if let Some(why) = mismatch {
+                eprintln!("isrscope: warning: {why}");
+            }
+            match format {
+                Format::Json => {
+                    let json = serde_json::to_string(&report)?;
+                    // The report with the dump's path first.
+                    writeln!(out, "{{\"dump\":{name},{}", &json[1..])?;
+                }
+                Format::Text => {
+                    writeln!(out, "== {} ==", path.display())?;
+                    write!(out, "{}", report::text::render(&report, use_color()))?;
+                    writeln!(out)?;
                 }
             }
-            Some(Err(e)) => {
-                failed += 1;
-                let msg = format!("{e:#}");
-                match args.format {
-                    Format::Json => writeln!(out, "{{\"dump\":{name},\"error\":{}}}", serde_json::to_string(&msg)?)?,
-                    Format::Text => writeln!(out, "== {} ==\nerror: {msg}\n", path.display())?,
-                }
+            Ok(Ok(()))
+        }
+        Err(e) => {
+            let msg = format!("{e:#}");
+            match format {
+                Format::Json => writeln!(out, "{{\"dump\":{name},\"error\":{}}}", serde_json::to_string(&msg)?)?,
+                Format::Text => writeln!(out, "== {} ==\nerror: {msg}\n", path.display())?,
             }
-            None => failed += 1,
+            Ok(Err(()))
         }
     }
-    Ok(if failed > 0 { EXIT_TOOL_ERROR } else { 0 })
 }

@@ -15,7 +15,8 @@ use crate::debuginfo::Image;
 
 use super::connect::connect;
 use super::inspect::{WaitOptions, resolve_breaks, stop_for_report};
-use super::{ElfArg, TargetArgs};
+use super::{ElfArg, Format, TargetArgs, use_color};
+use crate::report;
 
 #[derive(Args, Debug)]
 pub struct CaptureArgs {
@@ -45,6 +46,10 @@ pub struct CaptureArgs {
     /// Do not catch faults: stop only at --break-at.
     #[arg(long, requires = "break_at")]
     pub no_catch: bool,
+    /// Also print the live report of the captured stop on stdout, as `inspect` would
+    /// (the one `analyze` reproduces from the file).
+    #[arg(long, value_enum, value_name = "text|json")]
+    pub format: Option<Format>,
 }
 
 /// Show a progress bar from this much RAM on (and only on a terminal).
@@ -100,7 +105,8 @@ pub fn run(args: &CaptureArgs) -> Result<u8> {
     // Leave the target as found, whatever happened (see inspect).
     let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.halt) };
     let (dump, report) = result?;
-    detach.context("detaching from the target")?;
+    // The dump is written even when detaching fails: it is what was asked for; the
+    // error still sets exit 1.
     dump.write(&args.output).with_context(|| format!("writing {}", args.output.display()))?;
 
     let missing: u64 = dump.meta.regions.iter().filter(|r| r.kind != RegionKind::System).flat_map(|r| &r.missing).map(|s| u64::from(s.len)).sum();
@@ -114,6 +120,12 @@ pub fn run(args: &CaptureArgs) -> Result<u8> {
     if missing > 0 {
         eprintln!("isrscope: warning: {missing} bytes of the requested memory could not be read (listed in the dump's metadata)");
     }
+    match args.format {
+        Some(Format::Json) => println!("{}", serde_json::to_string_pretty(&report)?),
+        Some(Format::Text) => print!("{}", report::text::render(&report, use_color())),
+        None => {}
+    }
+    detach.context("detaching from the target")?;
     Ok(0)
 }
 

@@ -7,9 +7,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::target::Target;
 use crate::target::gdb::{ConnectOptions, GdbTarget};
+use crate::target::probe::ProbeTarget;
 use crate::target::qemu::{QemuConfig, QemuTarget};
 
-use super::TargetArgs;
+use super::{TargetArgs, probe_cmds};
 
 /// A connected target and what is needed to leave it as found.
 pub struct Connection {
@@ -20,6 +21,9 @@ pub struct Connection {
 
 pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Result<Connection> {
     let gdb = ConnectOptions { timeout, ..ConnectOptions::default() };
+    if args.chip.is_none() && (args.gdb.is_some() || args.qemu.is_some()) && args.probe.any() {
+        bail!("--probe, --speed, --protocol and --connect-under-reset go with --chip (a debug probe driven by probe-rs)");
+    }
     if let Some(address) = &args.gdb {
         let target = GdbTarget::connect(address, &gdb).with_context(|| format!("connecting to the GDB server at {address}"))?;
         return Ok(Connection { target: Box::new(target), owned: false });
@@ -31,10 +35,18 @@ pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Resu
         let target = QemuTarget::launch(&config).with_context(|| format!("starting QEMU ({machine}) with {}", elf.display()))?;
         return Ok(Connection { target: Box::new(target), owned: true });
     }
-    if let Some(chip) = &args.chip {
-        bail!(
-            "--chip {chip}: the probe-rs backend is not part of this build yet; reach the chip through a GDB server instead (e.g. `openocd -f interface/stlink.cfg -f target/stm32f4x.cfg`, then --gdb localhost:3333; see docs/gdb-servers.md)"
-        );
-    }
-    bail!("no target given: use --gdb HOST:PORT, --qemu MACHINE or --chip NAME")
+    let from_env = probe_cmds::chip_from_env();
+    let chip = match (&args.chip, &from_env) {
+        (Some(chip), _) => chip.clone(),
+        (None, Some((_, chip))) => chip.clone(),
+        (None, None) => bail!(
+            "no target given: use --gdb HOST:PORT, --qemu MACHINE or --chip NAME (or set ISRSCOPE_CHIP)"
+        ),
+    };
+    let source = match (&args.chip, &from_env) {
+        (None, Some((var, _))) => format!(" (from ${var})"),
+        _ => String::new(),
+    };
+    let target = ProbeTarget::open(&args.probe.config(&chip)).with_context(|| format!("--chip {chip}{source}"))?;
+    Ok(Connection { target: Box::new(target), owned: false })
 }

@@ -6,11 +6,16 @@ pub mod attach;
 pub mod capture;
 pub mod connect;
 pub mod inspect;
+pub mod probe_cmds;
 pub mod vectors;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The clap group of `--gdb`, `--qemu` and `--chip` (made optional when the
+/// environment names a chip; see `probe_cmds::command`).
+pub const TARGET_GROUP: &str = "target";
 
 /// Exit code for a tool error (bad ELF, unreachable target, protocol failure).
 pub const EXIT_TOOL_ERROR: u8 = 1;
@@ -36,11 +41,17 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Vector-table correctness: the ELF's table, and with a target, VTOR, the table it points at, flash and the NVIC.
     Vectors(vectors::VectorsArgs),
+    /// The debug probes connected to this machine (for --probe).
+    List(probe_cmds::ListArgs),
+    /// The chip names probe-rs knows (for --chip), filtered.
+    Chips(probe_cmds::ChipsArgs),
 }
 
-/// How to reach the target: exactly one of these.
+/// How to reach the target: exactly one of these. The one-of group is spelled out
+/// (clap's derive leaves a group empty when the struct flattens another).
 #[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new(TARGET_GROUP).args(["gdb", "qemu", "chip"]).required(true).multiple(false)))]
 pub struct TargetArgs {
     /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333) or unix:PATH.
     #[arg(long, value_name = "HOST:PORT|unix:PATH")]
@@ -48,9 +59,12 @@ pub struct TargetArgs {
     /// Start the ELF in qemu-system-arm on this machine (e.g. netduinoplus2) and attach.
     #[arg(long, value_name = "MACHINE", requires = "elf")]
     pub qemu: Option<String>,
-    /// A probe-rs chip name (e.g. STM32F407VG). The probe-rs backend is not built yet.
+    /// A chip behind a debug probe, by its probe-rs name (e.g. STM32F407VG; `isrscope
+    /// chips` lists them). Default: $ISRSCOPE_CHIP, else $PROBE_RS_CHIP.
     #[arg(long, value_name = "NAME")]
     pub chip: Option<String>,
+    #[command(flatten)]
+    pub probe: probe_cmds::ProbeArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]

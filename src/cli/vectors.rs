@@ -21,7 +21,8 @@ pub const EXIT_ERRORS: u8 = 3;
 
 /// How to reach the target: at most one; none checks the ELF alone.
 #[derive(Args, Debug, Clone, Default)]
-#[group(required = false, multiple = false)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("optional-target").args(["gdb", "qemu", "chip"]).multiple(false)))]
 pub struct OptionalTarget {
     /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333) or unix:PATH.
     #[arg(long, value_name = "HOST:PORT|unix:PATH")]
@@ -29,9 +30,11 @@ pub struct OptionalTarget {
     /// Start the ELF in qemu-system-arm on this machine (e.g. netduinoplus2) and attach.
     #[arg(long, value_name = "MACHINE")]
     pub qemu: Option<String>,
-    /// A probe-rs chip name (e.g. STM32F407VG). The probe-rs backend is not built yet.
+    /// A chip behind a debug probe, by its probe-rs name (e.g. STM32F407VG).
     #[arg(long, value_name = "NAME")]
     pub chip: Option<String>,
+    #[command(flatten)]
+    pub probe: super::probe_cmds::ProbeArgs,
 }
 
 impl OptionalTarget {
@@ -40,6 +43,7 @@ impl OptionalTarget {
             gdb: self.gdb.clone(),
             qemu: self.qemu.clone(),
             chip: self.chip.clone(),
+            probe: self.probe.clone(),
         })
     }
 }

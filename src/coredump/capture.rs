@@ -5,12 +5,14 @@
 //! read (stack, exception frames, FPCCR, code it fetched from the target) goes into the
 //! dump with the RAM: so `analyze` on the dump reads exactly what `inspect` read live
 //! and gives the same report. Reads the live target refused are recorded too, so the
-//! same reads fail the same way on the dump.
+//! same reads fail the same way on the dump. Code around each PC of the backtrace is
+//! copied too (gdb wants the instruction at every frame's PC), and the SP gdb needs is
+//! worked out ([`Metadata::gdb_sp`]).
 //!
 //! No I/O but the target's and no terminal: progress goes to a callback.
 
 use crate::debuginfo::Image;
-use crate::model::regs::{SCB_BLOCK_START, scb, scs};
+use crate::model::regs::{SCB_BLOCK_START, dcb, fpu, mpu, nvic, scb, scs};
 use crate::report::{self, CollectOptions, Report};
 use crate::target::{
     BreakpointKind, CatchKind, Capabilities, CoreState, Registers, Result, StopReason, Target, TargetError,
@@ -61,19 +63,52 @@ pub fn system_blocks(ictr: Option<u32>) -> Vec<RegionRequest> {
     let block = |name: &str, start: u32, len: u32| RegionRequest { name: name.into(), kind: RegionKind::System, start, len };
     vec![
         block("ictr-actlr", scs::ICTR, 8),
-        block("systick", 0xE000_E010, 16),
-        block("nvic-iser", 0xE000_E100, words),
-        block("nvic-ispr", 0xE000_E200, words),
-        block("nvic-iabr", 0xE000_E300, words),
-        block("nvic-ipr", 0xE000_E400, lines),
+        // RVR, CVR, CALIB; not CSR: reading it clears COUNTFLAG, which firmware may poll.
+        block("systick", 0xE000_E014, 12),
+        block("nvic-iser", nvic::ISER, words),
+        block("nvic-ispr", nvic::ISPR, words),
+        block("nvic-iabr", nvic::IABR, words),
+        block("nvic-ipr", nvic::IPR, lines),
         block("scb", SCB_BLOCK_START, 0x40),
         block("cpacr", scb::CPACR, 4),
-        block("mpu", 0xE000_ED90, 0x14),
+        block("mpu", mpu::TYPE, 0x14),
         block("sfsr-sfar", scb::SFSR, 8),
-        block("dcb", 0xE000_EDF0, 0x10),
-        block("fpu", 0xE000_EF34, 0x18),
+        block("dcb", dcb::DHCSR, 0x10),
+        block("fpu", fpu::FPCCR, 0x18),
     ]
 }
+
+/// The system registers named in the metadata (see [`Metadata::system_registers`]).
+const SYSTEM_REGISTERS: [(&str, u32); 28] = [
+    ("ictr", scs::ICTR),
+    ("actlr", scs::ACTLR),
+    ("cpuid", scb::CPUID),
+    ("icsr", scb::ICSR),
+    ("vtor", scb::VTOR),
+    ("aircr", scb::AIRCR),
+    ("scr", scb::SCR),
+    ("ccr", scb::CCR),
+    ("shpr1", scb::SHPR1),
+    ("shpr2", scb::SHPR2),
+    ("shpr3", scb::SHPR3),
+    ("shcsr", scb::SHCSR),
+    ("cfsr", scb::CFSR),
+    ("hfsr", scb::HFSR),
+    ("dfsr", scb::DFSR),
+    ("mmfar", scb::MMFAR),
+    ("bfar", scb::BFAR),
+    ("afsr", scb::AFSR),
+    ("cpacr", scb::CPACR),
+    ("mpu_type", mpu::TYPE),
+    ("mpu_ctrl", mpu::CTRL),
+    ("sfsr", scb::SFSR),
+    ("sfar", scb::SFAR),
+    ("dhcsr", dcb::DHCSR),
+    ("demcr", dcb::DEMCR),
+    ("fpccr", fpu::FPCCR),
+    ("fpcar", fpu::FPCAR),
+    ("mvfr0", fpu::MVFR0),
+];
 
 /// Captures the halted core behind `target`. Returns the dump and the report the
 /// analysis made of it at capture (the one `analyze` reproduces). `progress` is told
@@ -132,7 +167,9 @@ pub fn capture(
     let gdb_sp = gdb_sp(&report, &registers, image);
 
     let memory = MemoryImage::from_pieces(pieces);
-    let cpuid = memory.get(scb::CPUID, 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let word = |addr: u32| memory.get(addr, 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let system_registers = SYSTEM_REGISTERS.iter().filter_map(|&(name, addr)| Some((name.to_string(), word(addr)?))).collect();
+    let cpuid = word(scb::CPUID);
     unreadable.sort_by_key(|s| (s.start, s.len));
     unreadable.dedup();
     let meta = Metadata {
@@ -146,6 +183,7 @@ pub fn capture(
         locked_up: opts.collect.locked_up,
         elf: opts.elf.clone(),
         registers: registers.iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        system_registers,
         regions,
         gdb_sp,
         unreadable,

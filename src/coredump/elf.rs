@@ -14,7 +14,10 @@
 //! gdb-multiarch 13 reads the first three (its bare-metal ARM core support) and unwinds
 //! through exception frames with that description; with `org.gnu.gdb.arm.m-system`
 //! present and no MSP/PSP values it would stop at the handler, so the system
-//! registers live only in the ISRSCOPE note.
+//! registers live only in the ISRSCOPE note. Without them gdb reads every exception
+//! frame at the SP it unwinds to: for a handler stopped at its entry after
+//! interrupting a PSP context, NT_PRSTATUS therefore carries PSP as sp
+//! ([`Metadata::gdb_sp`]); the true SP stays in the ISRSCOPE note.
 //!
 //! Reading goes through the `object` crate and checks every offset; any input gives a
 //! dump or a [`CoreDumpError`], never a panic.

@@ -48,6 +48,11 @@ pub struct Metadata {
     /// psp, control, primask, basepri, faultmask, fpscr, s0..s31, v8-M banked SPs...).
     #[serde(default)]
     pub registers: BTreeMap<String, u32>,
+    /// The system registers by name ("cfsr", "shcsr", "fpccr", ...), decoded from the
+    /// captured blocks for tools that read only this note. Informational: the blocks
+    /// themselves are memory segments at their addresses, and analysis reads those.
+    #[serde(default)]
+    pub system_registers: BTreeMap<String, u32>,
     /// What was asked for and what of it could not be read.
     #[serde(default)]
     pub regions: Vec<RegionRecord>,

@@ -129,7 +129,7 @@ pub fn read(bytes: &[u8], what: &str) -> Result<CoreDump, CoreDumpError> {
     let meta = Metadata {
         format: 0,
         tool: "probe-rs".into(),
-        target: Some(format!("probe-rs ({})", dump.core_type.as_deref().unwrap_or("unknown core"))),
+        target: dump.core_type.as_deref().map(|c| format!("an {c} core")),
         registers,
         ..Metadata::default()
     };

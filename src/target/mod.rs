@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub mod catch;
 pub mod gdb;
+pub mod probe;
 pub mod qemu;
 
 /// Names of the core registers the trait speaks of, in the spelling GDB's

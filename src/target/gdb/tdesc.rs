@@ -142,6 +142,8 @@ fn walk(
             let bitsize = node
                 .attribute("bitsize")
                 .and_then(|b| b.parse().ok())
+                // RSP registers are at most a 512-bit vector: more is a broken description.
+                .filter(|b| (1..=512).contains(b))
                 .ok_or_else(|| bad(annex, format!("register {name} has no valid bitsize")))?;
             let regnum = match node.attribute("regnum") {
                 Some(n) => n
@@ -149,7 +151,7 @@ fn walk(
                     .map_err(|_| bad(annex, format!("register {name}: bad regnum {n:?}")))?,
                 None => *next_regnum,
             };
-            *next_regnum = regnum + 1;
+            *next_regnum = regnum.saturating_add(1);
             out.registers.push(RegDef {
                 name: name.to_ascii_lowercase(),
                 bitsize,

@@ -162,6 +162,12 @@ pub fn needs_pc(reason: HaltReason) -> bool {
     matches!(reason, HaltReason::Breakpoint(c) if !matches!(c, BreakpointCause::Semihosting(_)))
 }
 
+/// The core is at the entry of a fault handler: IPSR (xPSR `[8:0]`) is HardFault (3),
+/// MemManage (4), BusFault (5), UsageFault (6) or SecureFault (7).
+pub fn is_fault_entry(xpsr: u32) -> bool {
+    (3..=7).contains(&(xpsr & 0x1FF))
+}
+
 /// The DEMCR bits isrscope sets itself for a catch kind (HardFault and CoreReset go
 /// through probe-rs' own vector catch). The UsageFault group is OpenOCD's too:
 /// NOCPERR, CHKERR, STATERR.
@@ -347,6 +353,17 @@ mod tests {
                 other => panic!("{r:?} became {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn fault_entries_are_told_by_ipsr() {
+        assert!(is_fault_entry(0x0100_0003), "HardFault");
+        assert!(is_fault_entry(0x0100_0005), "BusFault");
+        assert!(is_fault_entry(0x0100_0007), "SecureFault");
+        assert!(!is_fault_entry(0x0100_0000), "thread mode");
+        assert!(!is_fault_entry(0x0100_000B), "SVCall");
+        assert!(!is_fault_entry(0x0100_0010), "IRQ0");
+        assert!(!is_fault_entry(0x0100_0103), "IRQ243, not HardFault");
     }
 
     #[test]

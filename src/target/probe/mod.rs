@@ -123,14 +123,13 @@ impl ProbeTarget {
         &mut self.session
     }
 
-    fn core(&mut self, doing: &str) -> Result<Core<'_>> {
-        if self.detached {
-            return Err(TargetError::Disconnected { doing: doing.into(), detail: Some("isrscope detached from the probe".into()) });
+    /// Register access needs a halted core. One that stopped by itself since the last
+    /// look counts, and so does a locked-up one: it is halted here (the lockup is the
+    /// stop), so a report on it can read its registers.
+    fn halted(&mut self, doing: &str) -> Result<()> {
+        if self.state == RunState::Running {
+            self.poll()?;
         }
-        self.session.core(0).map_err(|e| convert::target_error(e, doing))
-    }
-
-    fn halted(&self, doing: &str) -> Result<()> {
         match self.state {
             RunState::Halted(_) => Ok(()),
             RunState::Running => Err(TargetError::NotHalted(doing.into())),
@@ -158,7 +157,7 @@ impl ProbeTarget {
         if wanted.is_empty() {
             return Ok(());
         }
-        let mut core = self.core("reading registers")?;
+        let mut core = core_of(&mut self.session, self.detached, "reading registers")?;
         let mut packed: Option<u32> = None;
         let mut got: Vec<(String, u32)> = Vec::new();
         for (name, loc) in wanted {
@@ -192,40 +191,51 @@ impl ProbeTarget {
         Ok(())
     }
 
-    /// Steps one instruction; our breakpoint at PC is lifted for it. The reason is
-    /// what the core stopped for after the step (a vector catch, if the instruction
-    /// faulted into a caught handler).
+    /// Steps one instruction off the halted PC. The reason is what the core stopped
+    /// for: a vector catch when the instruction faulted into a caught handler, one of
+    /// our breakpoints when it landed on one, else the step.
     fn raw_step(&mut self) -> Result<StopReason> {
-        let pc = self.read_register(reg::PC)?;
-        let lift = self.breakpoints.contains_key(&(pc & !1));
+        let pc = self.read_register(reg::PC)? & !1;
+        let catching = self.demcr_found.is_some();
         self.forget_state();
-        let mut core = self.core("single-stepping")?;
+        let mut core = core_of(&mut self.session, self.detached, "single-stepping")?;
+        // probe-rs steps off a breakpoint it halted at by itself (disabling the FPB for
+        // the step; it also moves the PC past a BKPT that is no comparator's, so ours
+        // must stay set then). Ours at a PC the core reached otherwise is lifted here.
+        let at_breakpoint = matches!(
+            core.status().map_err(|e| convert::target_error(e, "single-stepping"))?,
+            CoreStatus::Halted(HaltReason::Breakpoint(_))
+        );
+        let lift = self.breakpoints.contains_key(&pc) && !at_breakpoint;
         if lift {
-            core.clear_hw_breakpoint(u64::from(pc & !1)).map_err(|e| convert::target_error(e, "lifting the breakpoint to step off it"))?;
+            core.clear_hw_breakpoint(u64::from(pc)).map_err(|e| convert::target_error(e, "lifting the breakpoint to step off it"))?;
         }
         let stepped = core.step().map_err(|e| convert::target_error(e, "single-stepping"));
         if lift {
-            core.set_hw_breakpoint(u64::from(pc & !1)).map_err(|e| convert::target_error(e, "putting the breakpoint back after a step"))?;
+            core.set_hw_breakpoint(u64::from(pc)).map_err(|e| convert::target_error(e, "putting the breakpoint back after a step"))?;
         }
         stepped?;
         let status = core.status().map_err(|e| convert::target_error(e, "reading why the core stopped"))?;
+        let read = |core: &mut Core<'_>, id: u16| {
+            core.read_core_reg::<u32>(RegisterId(id)).map_err(|e| convert::target_error(e, "reading the registers after a step"))
+        };
+        let new_pc = read(&mut core, 15)? & !1;
+        let xpsr = read(&mut core, convert::XPSR_ID)?;
         let reason = match status {
             CoreStatus::Halted(HaltReason::Exception) => StopReason::VectorCatch,
-            CoreStatus::Halted(HaltReason::Breakpoint(_)) => {
-                let pc = core.read_core_reg::<u32>(RegisterId(15)).map_err(|e| convert::target_error(e, "reading pc"))?;
-                // The step halted on a breakpoint at the next instruction (the step
-                // itself did not execute it): that is where the core is.
-                StopReason::Breakpoint { pc }
-            }
+            // A caught fault during a step sets DFSR.VCATCH beside DFSR.HALTED.
+            CoreStatus::Halted(HaltReason::Multiple) if catching && convert::is_fault_entry(xpsr) => StopReason::VectorCatch,
+            _ if self.breakpoints.contains_key(&new_pc) => StopReason::Breakpoint { pc: new_pc },
             _ => StopReason::Step,
         };
+        drop(core);
         self.state = RunState::Halted(reason.clone());
         Ok(reason)
     }
 
     /// Polls the running core once; `Some` when it stopped (a lockup is halted).
     fn poll(&mut self) -> Result<Option<StopReason>> {
-        let mut core = self.core("polling the core")?;
+        let mut core = core_of(&mut self.session, self.detached, "polling the core")?;
         let status = core.status().map_err(|e| convert::target_error(e, "polling the core"))?;
         let reason = match status {
             CoreStatus::Halted(reason) => convert_reason(&mut core, reason),
@@ -236,6 +246,7 @@ impl ProbeTarget {
             }
             _ => return Ok(None),
         };
+        drop(core);
         self.forget_state();
         self.state = RunState::Halted(reason.clone());
         Ok(Some(reason))
@@ -246,7 +257,7 @@ impl ProbeTarget {
         let mut first_error = None;
         let breakpoints = std::mem::take(&mut self.breakpoints);
         let demcr_found = self.demcr_found.take();
-        let mut core = self.core("detaching")?;
+        let mut core = core_of(&mut self.session, self.detached, "detaching")?;
         for address in breakpoints.keys() {
             if let Err(e) = core.clear_hw_breakpoint(u64::from(*address)) {
                 first_error.get_or_insert(convert::target_error(e, &format!("clearing the breakpoint at {address:#010x}")));
@@ -267,16 +278,27 @@ impl ProbeTarget {
     /// Lets the halted core run, without probe-rs' unconditional step.
     fn run(&mut self) -> Result<()> {
         self.forget_state();
-        let mut core = self.core("resuming the core")?;
+        let mut core = core_of(&mut self.session, self.detached, "resuming the core")?;
         let go = dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN;
         core.write_word_32(u64::from(dcb::DHCSR), go)
             .and_then(|()| core.flush())
             .map_err(|e| convert::target_error(e, "resuming the core"))?;
-        // Lets probe-rs see the core running (its register access checks its status).
-        core.status().map_err(|e| convert::target_error(e, "resuming the core"))?;
+        drop(core);
         self.state = RunState::Running;
+        // Lets probe-rs see the core running (its register access checks its status),
+        // and keeps the reason if it stopped at once.
+        self.poll()?;
         Ok(())
     }
+}
+
+/// Core 0 of the session; borrows only the session, so the target's other fields
+/// stay usable beside it.
+fn core_of<'a>(session: &'a mut Session, detached: bool, doing: &str) -> Result<Core<'a>> {
+    if detached {
+        return Err(TargetError::Disconnected { doing: doing.into(), detail: Some("isrscope detached from the probe".into()) });
+    }
+    session.core(0).map_err(|e| convert::target_error(e, doing))
 }
 
 /// The stop reason for a probe-rs halt reason, reading the PC for a breakpoint.
@@ -302,7 +324,7 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let doing = format!("reading {} bytes at {address:#010x}", buf.len());
-        let mut core = self.core(&doing)?;
+        let mut core = core_of(&mut self.session, self.detached, &doing)?;
         read_block(&mut core, address, buf).map_err(|e| convert::memory_error(e, address, buf.len(), &doing))?;
         if cacheable {
             if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
@@ -319,7 +341,7 @@ impl Target for ProbeTarget {
         self.memory.clear();
         self.memory_cached = 0;
         let doing = format!("writing {} bytes at {address:#010x}", data.len());
-        let mut core = self.core(&doing)?;
+        let mut core = core_of(&mut self.session, self.detached, &doing)?;
         core.write(u64::from(address), data)
             .and_then(|()| core.flush())
             .map_err(|e| convert::memory_error(e, address, data.len(), &doing))
@@ -362,7 +384,7 @@ impl Target for ProbeTarget {
         self.halted(&doing)?;
         let loc = self.location(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
         self.forget_state();
-        let mut core = self.core(&doing)?;
+        let mut core = core_of(&mut self.session, self.detached, &doing)?;
         let (id, raw) = match loc {
             Location::Whole(id) => (id, value),
             Location::Packed { shift } => {
@@ -380,7 +402,7 @@ impl Target for ProbeTarget {
         if let Some(reason) = self.poll()? {
             return Ok(reason);
         }
-        let mut core = self.core("halting the core")?;
+        let mut core = core_of(&mut self.session, self.detached, "halting the core")?;
         core.halt(timeout).map_err(|e| convert::target_error(e, "halting the core"))?;
         // probe-rs read DFSR while waiting for the halt and kept the reason: a core
         // that stopped by itself meanwhile says so here.
@@ -388,6 +410,7 @@ impl Target for ProbeTarget {
             CoreStatus::Halted(r) => convert_reason(&mut core, r),
             _ => StopReason::Requested,
         };
+        drop(core);
         self.forget_state();
         self.state = RunState::Halted(reason.clone());
         Ok(reason)
@@ -418,7 +441,7 @@ impl Target for ProbeTarget {
         if let RunState::Halted(reason) = &self.state {
             return Ok(CoreState::Halted { reason: reason.clone() });
         }
-        let mut core = self.core("reading the core's state")?;
+        let mut core = core_of(&mut self.session, self.detached, "reading the core's state")?;
         let status = core.status().map_err(|e| convert::target_error(e, "reading the core's state"))?;
         let mut reason = None;
         let state = convert::core_state(status, |r| {
@@ -426,6 +449,7 @@ impl Target for ProbeTarget {
             reason = Some(converted.clone());
             converted
         });
+        drop(core);
         if let Some(reason) = reason {
             // The halt reason was read (and DFSR cleared): keep it.
             self.forget_state();
@@ -453,8 +477,8 @@ impl Target for ProbeTarget {
 
     fn set_breakpoint(&mut self, address: u32, kind: BreakpointKind) -> Result<()> {
         let address = address & !1;
-        if self.breakpoints.contains_key(&address) {
-            self.breakpoints.insert(address, kind);
+        if let Some(k) = self.breakpoints.get_mut(&address) {
+            *k = kind;
             return Ok(());
         }
         // Flash cannot be patched with BKPT: every breakpoint is an FPB comparator.
@@ -470,7 +494,7 @@ impl Target for ProbeTarget {
             });
         }
         let units = self.units;
-        let mut core = self.core(&doing)?;
+        let mut core = core_of(&mut self.session, self.detached, &doing)?;
         core.set_hw_breakpoint(u64::from(address)).map_err(|e| TargetError::Refused {
             doing: doing.clone(),
             message: format!(
@@ -488,7 +512,7 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let doing = format!("clear the breakpoint at {address:#010x}");
-        let mut core = self.core(&doing)?;
+        let mut core = core_of(&mut self.session, self.detached, &doing)?;
         core.clear_hw_breakpoint(u64::from(address)).map_err(|e| convert::target_error(e, &doing))?;
         self.breakpoints.remove(&address);
         Ok(())
@@ -502,7 +526,7 @@ impl Target for ProbeTarget {
         let doing = "setting vector catch (DEMCR)";
         let shape = self.shape;
         let saved = self.demcr_found;
-        let mut core = self.core(doing)?;
+        let mut core = core_of(&mut self.session, self.detached, doing)?;
         let demcr = core.read_word_32(u64::from(dcb::DEMCR)).map_err(|e| convert::target_error(e, doing))?;
         let found = saved.unwrap_or(demcr);
         // HardFault and reset catch through probe-rs (it also makes sure halting debug
@@ -528,11 +552,11 @@ impl Target for ProbeTarget {
 
     fn reset(&mut self, halt: bool) -> Result<()> {
         self.forget_state();
-        let mut core = self.core("resetting the core")?;
+        let addresses: Vec<u32> = self.breakpoints.keys().copied().collect();
+        let mut core = core_of(&mut self.session, self.detached, "resetting the core")?;
         // A system reset clears FP_CTRL: our breakpoints are put back while halted at
         // the reset vector, before the core runs.
         core.reset_and_halt(HALT_TIMEOUT).map_err(|e| convert::target_error(e, "resetting the core (reset and halt)"))?;
-        let addresses: Vec<u32> = self.breakpoints.keys().copied().collect();
         for address in addresses {
             core.set_hw_breakpoint(u64::from(address))
                 .map_err(|e| convert::target_error(e, &format!("re-arming the breakpoint at {address:#010x} after reset")))?;
