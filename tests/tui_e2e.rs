@@ -179,3 +179,38 @@ fn ctrl_c_restores_the_terminal_and_ends_qemu() {
     tmux.keys(&["C-c"]);
     assert_left_clean(&tmux, &isrscope, &qemu);
 }
+
+/// `analyze --tui`: a core captured at the lazy-FP fault opens in the same UI, shows
+/// the S0-S15 the architecture says (from the live FPU at capture), refuses to run,
+/// and quits cleanly.
+#[test]
+fn a_captured_core_opens_in_the_ui() {
+    let s = manifest::load().into_iter().find(|s| s.name == "c-psp-fp").expect("c-psp-fp");
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("psp-fp.core");
+    let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["capture", "--qemu", &s.machine, "--elf"])
+        .arg(s.elf_path())
+        .arg("-o")
+        .arg(&core)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "capture: {}", String::from_utf8_lossy(&out.stderr));
+    let tmux = Tmux::start("analyze", 100, 32);
+    let cmd = format!("{} analyze {} --elf {} --tui", env!("CARGO_BIN_EXE_isrscope"), core.display(), s.elf_path().display());
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the fault", Duration::from_secs(30), |t| t.contains("HALTED") && t.contains("BusFault"));
+    tmux.keys(&["2"]);
+    let screen = tmux.wait_for("the FP context", Duration::from_secs(10), |t| t.contains("s15 16.0"));
+    assert!(screen.contains("live FPU"), "the lazy FP values' source is shown:\n{screen}");
+    tmux.keys(&["c"]);
+    tmux.wait_for("the refusal", Duration::from_secs(10), |t| t.contains("cannot run"));
+    let shell = tmux.format("#{pane_pid}");
+    let isrscope = Tmux::children_of(&shell).into_iter().next().expect("isrscope runs under the shell");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell prompt after quitting", Duration::from_secs(15), |t| {
+        t.lines().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| l.trim_end() == PROMPT)
+    });
+    assert_eq!(tmux.format("#{alternate_on}"), "0", "the alternate screen is still on");
+    assert!(!alive(&isrscope), "isrscope still runs");
+}

@@ -6,8 +6,9 @@
 //! (ISRSCOPE_BENCH_ELF=path reuses an already built image.)
 
 mod common;
+mod support_bench;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,48 +18,8 @@ use isrscope::target::gdb::{ConnectOptions, GdbTarget};
 use isrscope::target::{BreakpointKind, Target};
 use isrscope::unwind::{UnwindOptions, Unwinder};
 
-const BENCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/unwind_support/bench");
-
 fn build() -> PathBuf {
-    if let Ok(p) = std::env::var("ISRSCOPE_BENCH_ELF") {
-        return PathBuf::from(p);
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench");
-    let elf = dir.join("big.elf");
-    if elf.exists() {
-        return elf;
-    }
-    let src = dir.join("src");
-    let ok = Command::new("python3").arg(Path::new(BENCH).join("gen.py")).args(["16", "2000"]).arg(&src).status().unwrap();
-    assert!(ok.success());
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&src).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "c")).collect();
-    sources.sort();
-    let objects: Vec<PathBuf> = sources.iter().map(|s| s.with_extension("o")).collect();
-    let jobs: Vec<_> = sources
-        .iter()
-        .zip(&objects)
-        .map(|(s, o)| {
-            let mut c = Command::new("arm-none-eabi-gcc");
-            c.args(["-mcpu=cortex-m3", "-mthumb", "-g", "-O1", "-ffreestanding", "-c"]).arg(s).arg("-o").arg(o);
-            c
-        })
-        .collect();
-    for chunk in jobs.into_iter().collect::<Vec<_>>().chunks_mut(2) {
-        let children: Vec<_> = chunk.iter_mut().map(|c| c.spawn().unwrap()).collect();
-        for mut ch in children {
-            assert!(ch.wait().unwrap().success());
-        }
-    }
-    let ok = Command::new("arm-none-eabi-gcc")
-        .args(["-mcpu=cortex-m3", "-mthumb", "-nostdlib", "-T"])
-        .arg(Path::new(BENCH).join("link.ld"))
-        .args(&objects)
-        .args(["-lgcc", "-o"])
-        .arg(&elf)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    elf
+    support_bench::big_elf()
 }
 
 fn ms(d: Duration) -> String {

@@ -32,11 +32,18 @@ pub struct AnalyzeArgs {
     /// Dumps analysed at once for a directory (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Open the dump in the terminal UI (as `attach` shows a live core; run control
+    /// keys are refused).
+    #[arg(long, conflicts_with_all = ["format", "jobs"])]
+    pub tui: bool,
 }
 
 /// One dump: the report's exit code (as `inspect`). A directory: 0 when every dump
 /// was analysed, 1 when some could not be.
 pub fn run(args: &AnalyzeArgs) -> Result<u8> {
+    if args.tui {
+        return run_tui(args);
+    }
     if args.dump.is_dir() {
         return run_dir(args);
     }
@@ -56,6 +63,27 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
 type Analysed = Result<(Report, Option<String>)>;
 
 /// Opens the ELF and the dump and analyses it; also returns the mismatch warning.
+/// `analyze --tui`: the dump behind the same UI `attach` opens on a live core.
+fn run_tui(args: &AnalyzeArgs) -> Result<u8> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!("--tui needs a terminal; without one, use `isrscope analyze` for the text or JSON report");
+    }
+    if args.dump.is_dir() {
+        anyhow::bail!("--tui opens one dump, not a directory");
+    }
+    let image = match args.elf.elf.as_deref() {
+        Some(p) => Some(Image::open(p).with_context(|| format!("reading {}", p.display()))?),
+        None => None,
+    };
+    let dump = CoreDump::open(&args.dump)?;
+    let name = args.dump.display().to_string();
+    let target = coredump::CoreDumpTarget::new(dump, &name);
+    let options = crate::tui::Options { catch_faults: false, ..crate::tui::Options::default() };
+    crate::tui::run(Box::new(target), image, options).context("the terminal UI")?;
+    Ok(0)
+}
+
 fn analyze_file(path: &Path, elf: Option<&Path>) -> Analysed {
     let image = match elf {
         Some(p) => Some(Image::open(p).with_context(|| format!("reading {}", p.display()))?),

@@ -68,7 +68,10 @@ pub fn chip_from_env() -> Option<(&'static str, String)> {
 
 fn chip_from(get: impl Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
     CHIP_ENV.iter().find_map(|name| {
-        get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).map(|v| (*name, v))
+        get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(|v| (*name, v))
     })
 }
 
@@ -76,10 +79,17 @@ fn chip_from(get: impl Fn(&str) -> Option<String>) -> Option<(&'static str, Stri
 /// environment names a chip (clap's `env` would make `--gdb` conflict with it, so the
 /// default is applied in `connect` instead).
 pub fn command() -> clap::Command {
+    command_for(chip_from_env().is_some())
+}
+
+fn command_for(chip_in_env: bool) -> clap::Command {
     use clap::CommandFactory;
     let mut cmd = super::Cli::command();
-    if chip_from_env().is_some() {
-        let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    if chip_in_env {
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
         for name in names {
             cmd = cmd.mut_subcommand(name, |sub| {
                 if sub.get_groups().any(|g| g.get_id() == super::TARGET_GROUP) {
@@ -102,7 +112,11 @@ pub fn list(_: &ListArgs) -> Result<u8> {
     if probes.is_empty() {
         bail!("no debug probe found (probe-rs saw none on USB). {NO_PROBE_ADVICE}");
     }
-    println!("{} debug probe{} found:", probes.len(), if probes.len() == 1 { "" } else { "s" });
+    println!(
+        "{} debug probe{} found:",
+        probes.len(),
+        if probes.len() == 1 { "" } else { "s" }
+    );
     for p in &probes {
         println!("  --probe {:<40} {p}", p.selector());
     }
@@ -132,9 +146,22 @@ pub fn chips(args: &ChipsArgs) -> Result<u8> {
     }
     let width = chips.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for c in &chips {
-        let cores: Vec<String> = c.cores.iter().map(|t| format!("{t:?}").to_ascii_lowercase()).collect();
-        let packages = if c.packages.is_empty() { String::new() } else { format!("  ({})", c.packages.join(", ")) };
-        println!("{:<width$}  {:<14}  {}{packages}", c.name, cores.join(","), c.family);
+        let cores: Vec<String> = c
+            .cores
+            .iter()
+            .map(|t| format!("{t:?}").to_ascii_lowercase())
+            .collect();
+        let packages = if c.packages.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", c.packages.join(", "))
+        };
+        println!(
+            "{:<width$}  {:<14}  {}{packages}",
+            c.name,
+            cores.join(","),
+            c.family
+        );
     }
     Ok(0)
 }
@@ -146,20 +173,138 @@ mod tests {
     #[test]
     fn isrscope_chip_wins_over_probe_rs_chip() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(chip_from(env(&[])), None);
-        assert_eq!(chip_from(env(&[("PROBE_RS_CHIP", "nRF52840_xxAA")])), Some(("PROBE_RS_CHIP", "nRF52840_xxAA".into())));
         assert_eq!(
-            chip_from(env(&[("PROBE_RS_CHIP", "nRF52840_xxAA"), ("ISRSCOPE_CHIP", "STM32F407VG")])),
+            chip_from(env(&[("PROBE_RS_CHIP", "nRF52840_xxAA")])),
+            Some(("PROBE_RS_CHIP", "nRF52840_xxAA".into()))
+        );
+        assert_eq!(
+            chip_from(env(&[
+                ("PROBE_RS_CHIP", "nRF52840_xxAA"),
+                ("ISRSCOPE_CHIP", "STM32F407VG")
+            ])),
             Some(("ISRSCOPE_CHIP", "STM32F407VG".into()))
         );
-        assert_eq!(chip_from(env(&[("ISRSCOPE_CHIP", "  "), ("PROBE_RS_CHIP", "X")])), Some(("PROBE_RS_CHIP", "X".into())), "blank is unset");
+        assert_eq!(
+            chip_from(env(&[("ISRSCOPE_CHIP", "  "), ("PROBE_RS_CHIP", "X")])),
+            Some(("PROBE_RS_CHIP", "X".into())),
+            "blank is unset"
+        );
+    }
+
+    fn parse(
+        chip_in_env: bool,
+        args: &[&str],
+    ) -> Result<super::super::Cli, clap::error::ErrorKind> {
+        use clap::FromArgMatches;
+        let argv = std::iter::once("isrscope").chain(args.iter().copied());
+        let matches = command_for(chip_in_env)
+            .try_get_matches_from(argv)
+            .map_err(|e| e.kind())?;
+        super::super::Cli::from_arg_matches(&matches).map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        command_for(false).debug_assert();
+        command_for(true).debug_assert();
+    }
+
+    #[test]
+    fn one_target_is_required_unless_the_environment_names_a_chip() {
+        use clap::error::ErrorKind;
+        assert_eq!(
+            parse(false, &["inspect"]).err(),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        assert!(parse(true, &["inspect"]).is_ok());
+        for env in [false, true] {
+            assert_eq!(
+                parse(env, &["inspect", "--gdb", "h:1", "--chip", "X"]).err(),
+                Some(ErrorKind::ArgumentConflict)
+            );
+            assert_eq!(
+                parse(env, &["capture", "--qemu", "m", "--chip", "X"]).err(),
+                Some(ErrorKind::ArgumentConflict)
+            );
+            assert_eq!(
+                parse(
+                    env,
+                    &["vectors", "--elf", "f", "--gdb", "h:1", "--qemu", "m"]
+                )
+                .err(),
+                Some(ErrorKind::ArgumentConflict)
+            );
+            assert!(
+                parse(env, &["vectors", "--elf", "f"]).is_ok(),
+                "vectors needs no target"
+            );
+            assert!(parse(env, &["list"]).is_ok());
+            assert!(parse(env, &["chips", "stm32"]).is_ok());
+        }
+    }
+
+    #[test]
+    fn probe_options_go_beside_chip() {
+        let cli = parse(
+            false,
+            &[
+                "inspect",
+                "--chip",
+                "STM32F407VG",
+                "--probe",
+                "0483:374b",
+                "--speed",
+                "4000",
+                "--protocol",
+                "jtag",
+                "--connect-under-reset",
+            ],
+        )
+        .unwrap();
+        let super::super::Command::Inspect(args) = cli.command else {
+            panic!("inspect")
+        };
+        assert_eq!(args.target.chip.as_deref(), Some("STM32F407VG"));
+        assert_eq!(
+            args.target.probe,
+            ProbeArgs {
+                probe: Some("0483:374b".into()),
+                speed: Some(4000),
+                protocol: Some(ProtocolArg::Jtag),
+                connect_under_reset: true
+            }
+        );
+        let cli = parse(
+            false,
+            &["vectors", "--elf", "f", "--chip", "X", "--speed", "100"],
+        )
+        .unwrap();
+        let super::super::Command::Vectors(args) = cli.command else {
+            panic!("vectors")
+        };
+        assert_eq!(args.target.probe.speed, Some(100));
+        assert_eq!(
+            parse(false, &["inspect", "--chip", "X", "--speed", "0"]).err(),
+            Some(clap::error::ErrorKind::ValueValidation)
+        );
     }
 
     #[test]
     fn probe_options_become_a_probe_config() {
-        let args = ProbeArgs { probe: Some("0483:374b".into()), speed: Some(4000), protocol: Some(ProtocolArg::Swd), connect_under_reset: true };
+        let args = ProbeArgs {
+            probe: Some("0483:374b".into()),
+            speed: Some(4000),
+            protocol: Some(ProtocolArg::Swd),
+            connect_under_reset: true,
+        };
         assert!(args.any());
         assert!(!ProbeArgs::default().any());
         let c = args.config("STM32F407VG");

@@ -41,7 +41,12 @@ impl CoreShape {
             CoreType::Armv8m => (false, true),
             _ => return None,
         };
-        Some(CoreShape { baseline, fpu, v8m, security: security && v8m })
+        Some(CoreShape {
+            baseline,
+            fpu,
+            v8m,
+            security: security && v8m,
+        })
     }
 }
 
@@ -82,7 +87,14 @@ pub fn register_map(shape: CoreShape) -> Vec<(String, Location)> {
     for (n, name) in reg::GPR.iter().enumerate() {
         map.push((name.to_string(), Location::Whole(n as u16)));
     }
-    for (name, id) in [(reg::SP, 13), (reg::LR, 14), (reg::PC, 15), (reg::XPSR, XPSR_ID), (reg::MSP, 17), (reg::PSP, 18)] {
+    for (name, id) in [
+        (reg::SP, 13),
+        (reg::LR, 14),
+        (reg::PC, 15),
+        (reg::XPSR, XPSR_ID),
+        (reg::MSP, 17),
+        (reg::PSP, 18),
+    ] {
         map.push((name.to_string(), Location::Whole(id)));
     }
     let special: &[&str] = if shape.baseline {
@@ -96,7 +108,12 @@ pub fn register_map(shape: CoreShape) -> Vec<(String, Location)> {
     }
     if shape.v8m {
         if shape.security {
-            for (name, id) in [(reg::MSP_NS, 0x18), (reg::PSP_NS, 0x19), (reg::MSP_S, 0x1A), (reg::PSP_S, 0x1B)] {
+            for (name, id) in [
+                (reg::MSP_NS, 0x18),
+                (reg::PSP_NS, 0x19),
+                (reg::MSP_S, 0x1A),
+                (reg::PSP_S, 0x1B),
+            ] {
                 map.push((name.to_string(), Location::Whole(id)));
             }
         } else {
@@ -185,7 +202,8 @@ pub fn demcr_bits(kind: CatchKind, shape: CoreShape) -> u32 {
 
 /// Every DEMCR bit isrscope may change for vector catch; the rest (TRCENA, the
 /// monitor bits) belong to the firmware and are never touched.
-pub const DEMCR_MANAGED: u32 = dcb::DEMCR_VC_CORERESET | dcb::DEMCR_VC_ALL_FAULTS | dcb::DEMCR_VC_SFERR;
+pub const DEMCR_MANAGED: u32 =
+    dcb::DEMCR_VC_CORERESET | dcb::DEMCR_VC_ALL_FAULTS | dcb::DEMCR_VC_SFERR;
 
 /// The DEMCR value that catches exactly `kinds`, from the `current` one.
 pub fn demcr_with(current: u32, kinds: &[CatchKind], shape: CoreShape) -> u32 {
@@ -211,13 +229,20 @@ pub fn target_error(e: probe_rs::Error, doing: &str) -> TargetError {
     use probe_rs::Error as E;
     use probe_rs::architecture::arm::ArmError;
     match e {
-        E::Timeout | E::Arm(ArmError::Timeout) => {
-            TargetError::Timeout { doing: doing.into(), timeout: Duration::from_millis(100) }
-        }
+        E::Timeout | E::Arm(ArmError::Timeout) => TargetError::Timeout {
+            doing: doing.into(),
+            timeout: Duration::from_millis(100),
+        },
         E::Arm(ArmError::CoreNotHalted) => TargetError::NotHalted(doing.into()),
-        E::Probe(p) => TargetError::Disconnected { doing: doing.into(), detail: Some(format!("the debug probe failed: {p}")) },
+        E::Probe(p) => TargetError::Disconnected {
+            doing: doing.into(),
+            detail: Some(format!("the debug probe failed: {p}")),
+        },
         E::NotImplemented(what) => TargetError::Unsupported(format!("{what} (probe-rs)")),
-        other => TargetError::Protocol { doing: doing.into(), message: error_chain(&other) },
+        other => TargetError::Protocol {
+            doing: doing.into(),
+            message: error_chain(&other),
+        },
     }
 }
 
@@ -225,7 +250,11 @@ pub fn target_error(e: probe_rs::Error, doing: &str) -> TargetError {
 pub fn memory_error(e: probe_rs::Error, address: u32, len: usize, doing: &str) -> TargetError {
     match e {
         probe_rs::Error::Probe(_) | probe_rs::Error::Timeout => target_error(e, doing),
-        other => TargetError::MemoryUnreadable { address, len, message: error_chain(&other) },
+        other => TargetError::MemoryUnreadable {
+            address,
+            len,
+            message: error_chain(&other),
+        },
     }
 }
 
@@ -249,11 +278,24 @@ mod tests {
     use super::*;
     use probe_rs::semihosting::SemihostingCommand;
 
-    const M4F: CoreShape = CoreShape { baseline: false, fpu: true, v8m: false, security: false };
-    const M0: CoreShape = CoreShape { baseline: true, fpu: false, v8m: false, security: false };
+    const M4F: CoreShape = CoreShape {
+        baseline: false,
+        fpu: true,
+        v8m: false,
+        security: false,
+    };
+    const M0: CoreShape = CoreShape {
+        baseline: true,
+        fpu: false,
+        v8m: false,
+        security: false,
+    };
 
     fn loc(shape: CoreShape, name: &str) -> Option<Location> {
-        register_map(shape).into_iter().find(|(n, _)| n == name).map(|(_, l)| l)
+        register_map(shape)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l)
     }
 
     #[test]
@@ -291,7 +333,11 @@ mod tests {
         assert_eq!(repack(packed, 8, 0x40), 0x0301_4001);
         assert_eq!(repack(packed, 0, 0), 0x0301_A000);
         assert_eq!(repack(packed, 24, 0x2), 0x0201_A001);
-        assert_eq!(repack(packed, 16, 0x1FF), 0x03FF_A001, "only the low byte is taken");
+        assert_eq!(
+            repack(packed, 16, 0x1FF),
+            0x03FF_A001,
+            "only the low byte is taken"
+        );
         for shift in [0, 8, 16, 24] {
             for v in [0u32, 1, 0x80, 0xFF] {
                 assert_eq!(unpack(repack(0xDEAD_BEEF, shift, v), shift), v);
@@ -308,11 +354,19 @@ mod tests {
         assert_eq!(loc(M0, "fpscr"), None);
         assert_eq!(register_map(M0).len(), 13 + 6 + 2);
         assert_eq!(register_map(M4F).len(), 13 + 6 + 4 + 33);
-        let m33 = CoreShape { baseline: false, fpu: false, v8m: true, security: true };
+        let m33 = CoreShape {
+            baseline: false,
+            fpu: false,
+            v8m: true,
+            security: true,
+        };
         assert_eq!(loc(m33, "msp_s"), Some(Location::Whole(0x1A)));
         assert_eq!(loc(m33, "psp_ns"), Some(Location::Whole(0x19)));
         assert_eq!(loc(m33, "msplim"), None);
-        let m33_ns = CoreShape { security: false, ..m33 };
+        let m33_ns = CoreShape {
+            security: false,
+            ..m33
+        };
         assert_eq!(loc(m33_ns, "psplim"), Some(Location::Whole(0x1F)));
         assert_eq!(loc(m33_ns, "msp_s"), None);
         // Names are unique.
@@ -325,10 +379,27 @@ mod tests {
 
     #[test]
     fn core_types_decide_the_shape() {
-        assert!(CoreShape::of(CoreType::Armv6m, false, false).unwrap().baseline);
-        assert!(!CoreShape::of(CoreType::Armv7em, true, false).unwrap().baseline);
-        assert!(CoreShape::of(CoreType::Armv8m, false, true).unwrap().security);
-        assert!(!CoreShape::of(CoreType::Armv7m, false, true).unwrap().security, "security is a v8-M thing");
+        assert!(
+            CoreShape::of(CoreType::Armv6m, false, false)
+                .unwrap()
+                .baseline
+        );
+        assert!(
+            !CoreShape::of(CoreType::Armv7em, true, false)
+                .unwrap()
+                .baseline
+        );
+        assert!(
+            CoreShape::of(CoreType::Armv8m, false, true)
+                .unwrap()
+                .security
+        );
+        assert!(
+            !CoreShape::of(CoreType::Armv7m, false, true)
+                .unwrap()
+                .security,
+            "security is a v8-M thing"
+        );
         assert_eq!(CoreShape::of(CoreType::Riscv, false, false), None);
         assert_eq!(CoreShape::of(CoreType::Armv7a, false, false), None);
     }
@@ -336,20 +407,40 @@ mod tests {
     #[test]
     fn halt_reasons_map_to_stop_reasons() {
         let hw = HaltReason::Breakpoint(BreakpointCause::Hardware);
-        assert_eq!(stop_reason(hw, Some(0x0800_0100)), StopReason::Breakpoint { pc: 0x0800_0100 });
+        assert_eq!(
+            stop_reason(hw, Some(0x0800_0100)),
+            StopReason::Breakpoint { pc: 0x0800_0100 }
+        );
         assert!(needs_pc(hw));
         assert!(needs_pc(HaltReason::Breakpoint(BreakpointCause::Unknown)));
         assert!(matches!(stop_reason(hw, None), StopReason::Other { .. }));
-        let semi = HaltReason::Breakpoint(BreakpointCause::Semihosting(SemihostingCommand::ExitSuccess));
+        let semi = HaltReason::Breakpoint(BreakpointCause::Semihosting(
+            SemihostingCommand::ExitSuccess,
+        ));
         assert!(!needs_pc(semi));
-        assert!(matches!(stop_reason(semi, Some(4)), StopReason::Other { description } if description.contains("semihosting")));
-        assert_eq!(stop_reason(HaltReason::Exception, None), StopReason::VectorCatch);
+        assert!(
+            matches!(stop_reason(semi, Some(4)), StopReason::Other { description } if description.contains("semihosting"))
+        );
+        assert_eq!(
+            stop_reason(HaltReason::Exception, None),
+            StopReason::VectorCatch
+        );
         assert_eq!(stop_reason(HaltReason::Step, None), StopReason::Step);
-        assert_eq!(stop_reason(HaltReason::Request, None), StopReason::Requested);
-        for (r, word) in [(HaltReason::External, "EDBGRQ"), (HaltReason::Watchpoint, "DWT"), (HaltReason::Multiple, "several"), (HaltReason::Unknown, "unknown")] {
+        assert_eq!(
+            stop_reason(HaltReason::Request, None),
+            StopReason::Requested
+        );
+        for (r, word) in [
+            (HaltReason::External, "EDBGRQ"),
+            (HaltReason::Watchpoint, "DWT"),
+            (HaltReason::Multiple, "several"),
+            (HaltReason::Unknown, "unknown"),
+        ] {
             assert!(!needs_pc(r));
             match stop_reason(r, None) {
-                StopReason::Other { description } => assert!(description.contains(word), "{r:?}: {description}"),
+                StopReason::Other { description } => {
+                    assert!(description.contains(word), "{r:?}: {description}")
+                }
                 other => panic!("{r:?} became {other:?}"),
             }
         }
@@ -375,37 +466,97 @@ mod tests {
         assert_eq!(core_state(CoreStatus::Unknown, conv), CoreState::Unknown);
         assert_eq!(
             core_state(CoreStatus::Halted(HaltReason::Request), conv),
-            CoreState::Halted { reason: StopReason::Requested }
+            CoreState::Halted {
+                reason: StopReason::Requested
+            }
         );
     }
 
     #[test]
     fn vector_catch_sets_exactly_the_asked_bits_and_restores_the_rest() {
         let trcena = dcb::DEMCR_TRCENA;
-        let all = [CatchKind::HardFault, CatchKind::MemManage, CatchKind::BusFault, CatchKind::UsageFault];
+        let all = [
+            CatchKind::HardFault,
+            CatchKind::MemManage,
+            CatchKind::BusFault,
+            CatchKind::UsageFault,
+        ];
         let armed = demcr_with(trcena, &all, M4F);
-        assert_eq!(armed, trcena | dcb::DEMCR_VC_HARDERR | dcb::DEMCR_VC_MMERR | dcb::DEMCR_VC_BUSERR
-            | dcb::DEMCR_VC_NOCPERR | dcb::DEMCR_VC_CHKERR | dcb::DEMCR_VC_STATERR);
+        assert_eq!(
+            armed,
+            trcena
+                | dcb::DEMCR_VC_HARDERR
+                | dcb::DEMCR_VC_MMERR
+                | dcb::DEMCR_VC_BUSERR
+                | dcb::DEMCR_VC_NOCPERR
+                | dcb::DEMCR_VC_CHKERR
+                | dcb::DEMCR_VC_STATERR
+        );
         assert_eq!(demcr_with(armed, &[], M4F), trcena, "an empty list disarms");
-        assert_eq!(demcr_with(0, &all, M0), dcb::DEMCR_VC_HARDERR, "ARMv6-M only has HardFault");
-        assert_eq!(demcr_with(0, &[CatchKind::SecureFault], M4F), 0, "no SecureFault before v8-M");
-        let m33 = CoreShape { baseline: false, fpu: true, v8m: true, security: true };
-        assert_eq!(demcr_with(0, &[CatchKind::SecureFault], m33), dcb::DEMCR_VC_SFERR);
-        assert_eq!(demcr_with(0, &[CatchKind::CoreReset], M4F), dcb::DEMCR_VC_CORERESET);
+        assert_eq!(
+            demcr_with(0, &all, M0),
+            dcb::DEMCR_VC_HARDERR,
+            "ARMv6-M only has HardFault"
+        );
+        assert_eq!(
+            demcr_with(0, &[CatchKind::SecureFault], M4F),
+            0,
+            "no SecureFault before v8-M"
+        );
+        let m33 = CoreShape {
+            baseline: false,
+            fpu: true,
+            v8m: true,
+            security: true,
+        };
+        assert_eq!(
+            demcr_with(0, &[CatchKind::SecureFault], m33),
+            dcb::DEMCR_VC_SFERR
+        );
+        assert_eq!(
+            demcr_with(0, &[CatchKind::CoreReset], M4F),
+            dcb::DEMCR_VC_CORERESET
+        );
         // The user had reset catch; isrscope armed faults; the firmware set TRCENA since.
         let original = dcb::DEMCR_VC_CORERESET;
         let now = armed | dcb::DEMCR_MON_EN;
-        assert_eq!(demcr_restored(now, original), trcena | dcb::DEMCR_MON_EN | dcb::DEMCR_VC_CORERESET);
+        assert_eq!(
+            demcr_restored(now, original),
+            trcena | dcb::DEMCR_MON_EN | dcb::DEMCR_VC_CORERESET
+        );
     }
 
     #[test]
     fn errors_say_what_was_being_done() {
         use probe_rs::architecture::arm::ArmError;
-        assert!(matches!(target_error(probe_rs::Error::Arm(ArmError::CoreNotHalted), "read registers"), TargetError::NotHalted(d) if d == "read registers"));
-        assert!(matches!(target_error(probe_rs::Error::Timeout, "halting"), TargetError::Timeout { .. }));
-        assert!(matches!(target_error(probe_rs::Error::NotImplemented("Svc"), "x"), TargetError::Unsupported(_)));
-        let e = memory_error(probe_rs::Error::Other("fault".into()), 0x6000_0000, 4, "reading");
-        assert!(matches!(e, TargetError::MemoryUnreadable { address: 0x6000_0000, len: 4, .. }));
-        assert!(matches!(memory_error(probe_rs::Error::Timeout, 0, 4, "reading"), TargetError::Timeout { .. }));
+        assert!(
+            matches!(target_error(probe_rs::Error::Arm(ArmError::CoreNotHalted), "read registers"), TargetError::NotHalted(d) if d == "read registers")
+        );
+        assert!(matches!(
+            target_error(probe_rs::Error::Timeout, "halting"),
+            TargetError::Timeout { .. }
+        ));
+        assert!(matches!(
+            target_error(probe_rs::Error::NotImplemented("Svc"), "x"),
+            TargetError::Unsupported(_)
+        ));
+        let e = memory_error(
+            probe_rs::Error::Other("fault".into()),
+            0x6000_0000,
+            4,
+            "reading",
+        );
+        assert!(matches!(
+            e,
+            TargetError::MemoryUnreadable {
+                address: 0x6000_0000,
+                len: 4,
+                ..
+            }
+        ));
+        assert!(matches!(
+            memory_error(probe_rs::Error::Timeout, 0, 4, "reading"),
+            TargetError::Timeout { .. }
+        ));
     }
 }

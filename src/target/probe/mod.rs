@@ -24,10 +24,15 @@ use std::collections::BTreeMap;
 use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
 
-use probe_rs::{Core, CoreStatus, HaltReason, MemoryInterface, RegisterId, Session, VectorCatchCondition};
+use probe_rs::{
+    Core, CoreStatus, HaltReason, MemoryInterface, RegisterId, Session, VectorCatchCondition,
+};
 
 use crate::model::regs::dcb;
-use crate::target::{BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target, TargetError, reg};
+use crate::target::{
+    BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target,
+    TargetError, reg,
+};
 
 use convert::{CoreShape, Location, PACKED_ID};
 pub use open::{ProbeConfig, ProbeError, Protocol};
@@ -70,20 +75,30 @@ impl ProbeTarget {
     pub fn open(config: &ProbeConfig) -> std::result::Result<Self, ProbeError> {
         let (session, description) = open::open(config)?;
         let chip = session.target().name.clone();
-        Self::from_session(session, description)
-            .map_err(|e| ProbeError::Core { chip, message: e.to_string() })
+        Self::from_session(session, description).map_err(|e| ProbeError::Core {
+            chip,
+            message: e.to_string(),
+        })
     }
 
     /// Wraps an attached session (core 0): learns the core's shape, its breakpoint
     /// units, and why it is stopped if it is.
     pub fn from_session(mut session: Session, description: String) -> Result<Self> {
         let doing = "inspecting the core after attaching";
-        let mut core = session.core(0).map_err(|e| convert::target_error(e, doing))?;
+        let mut core = session
+            .core(0)
+            .map_err(|e| convert::target_error(e, doing))?;
         let core_type = core.core_type();
-        let fpu = core.fpu_support().map_err(|e| convert::target_error(e, doing))?;
-        let security = core.registers().core_registers().any(|r| r.id() == RegisterId(0x1A));
-        let shape = CoreShape::of(core_type, fpu, security)
-            .ok_or_else(|| TargetError::Unsupported(format!("a {core_type:?} core (isrscope inspects Cortex-M)")))?;
+        let fpu = core
+            .fpu_support()
+            .map_err(|e| convert::target_error(e, doing))?;
+        let security = core
+            .registers()
+            .core_registers()
+            .any(|r| r.id() == RegisterId(0x1A));
+        let shape = CoreShape::of(core_type, fpu, security).ok_or_else(|| {
+            TargetError::Unsupported(format!("a {core_type:?} core (isrscope inspects Cortex-M)"))
+        })?;
         // An FPB revision probe-rs does not know leaves no breakpoint: say 0, not fail.
         let units = core.available_breakpoint_units().unwrap_or(0);
         let status = core.status().map_err(|e| convert::target_error(e, doing))?;
@@ -144,7 +159,10 @@ impl ProbeTarget {
     }
 
     fn location(&self, name: &str) -> Option<Location> {
-        self.registers.iter().find(|(n, _)| n == name).map(|(_, l)| *l)
+        self.registers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| *l)
     }
 
     /// Reads the named registers missing from the cache; the packed register once.
@@ -167,15 +185,25 @@ impl ProbeTarget {
                     // FP registers unreadable (an FPU probe-rs misjudged): left out, as
                     // registers the target does not have are.
                     Err(_) if id >= convert::FPSCR_ID => continue,
-                    Err(e) => return Err(convert::target_error(e, &format!("reading register {name}"))),
+                    Err(e) => {
+                        return Err(convert::target_error(
+                            e,
+                            &format!("reading register {name}"),
+                        ));
+                    }
                 },
                 Location::Packed { shift } => {
                     let p = match packed {
                         Some(p) => p,
                         None => {
-                            let p = core
-                                .read_core_reg::<u32>(RegisterId(PACKED_ID))
-                                .map_err(|e| convert::target_error(e, "reading CONTROL/FAULTMASK/BASEPRI/PRIMASK"))?;
+                            let p =
+                                core.read_core_reg::<u32>(RegisterId(PACKED_ID))
+                                    .map_err(|e| {
+                                        convert::target_error(
+                                            e,
+                                            "reading CONTROL/FAULTMASK/BASEPRI/PRIMASK",
+                                        )
+                                    })?;
                             packed = Some(p);
                             p
                         }
@@ -203,28 +231,41 @@ impl ProbeTarget {
         // the step; it also moves the PC past a BKPT that is no comparator's, so ours
         // must stay set then). Ours at a PC the core reached otherwise is lifted here.
         let at_breakpoint = matches!(
-            core.status().map_err(|e| convert::target_error(e, "single-stepping"))?,
+            core.status()
+                .map_err(|e| convert::target_error(e, "single-stepping"))?,
             CoreStatus::Halted(HaltReason::Breakpoint(_))
         );
         let lift = self.breakpoints.contains_key(&pc) && !at_breakpoint;
         if lift {
-            core.clear_hw_breakpoint(u64::from(pc)).map_err(|e| convert::target_error(e, "lifting the breakpoint to step off it"))?;
+            core.clear_hw_breakpoint(u64::from(pc))
+                .map_err(|e| convert::target_error(e, "lifting the breakpoint to step off it"))?;
         }
-        let stepped = core.step().map_err(|e| convert::target_error(e, "single-stepping"));
+        let stepped = core
+            .step()
+            .map_err(|e| convert::target_error(e, "single-stepping"));
         if lift {
-            core.set_hw_breakpoint(u64::from(pc)).map_err(|e| convert::target_error(e, "putting the breakpoint back after a step"))?;
+            core.set_hw_breakpoint(u64::from(pc)).map_err(|e| {
+                convert::target_error(e, "putting the breakpoint back after a step")
+            })?;
         }
         stepped?;
-        let status = core.status().map_err(|e| convert::target_error(e, "reading why the core stopped"))?;
+        let status = core
+            .status()
+            .map_err(|e| convert::target_error(e, "reading why the core stopped"))?;
         let read = |core: &mut Core<'_>, id: u16| {
-            core.read_core_reg::<u32>(RegisterId(id)).map_err(|e| convert::target_error(e, "reading the registers after a step"))
+            core.read_core_reg::<u32>(RegisterId(id))
+                .map_err(|e| convert::target_error(e, "reading the registers after a step"))
         };
         let new_pc = read(&mut core, 15)? & !1;
         let xpsr = read(&mut core, convert::XPSR_ID)?;
         let reason = match status {
             CoreStatus::Halted(HaltReason::Exception) => StopReason::VectorCatch,
             // A caught fault during a step sets DFSR.VCATCH beside DFSR.HALTED.
-            CoreStatus::Halted(HaltReason::Multiple) if catching && convert::is_fault_entry(xpsr) => StopReason::VectorCatch,
+            CoreStatus::Halted(HaltReason::Multiple)
+                if catching && convert::is_fault_entry(xpsr) =>
+            {
+                StopReason::VectorCatch
+            }
             _ if self.breakpoints.contains_key(&new_pc) => StopReason::Breakpoint { pc: new_pc },
             _ => StopReason::Step,
         };
@@ -236,12 +277,15 @@ impl ProbeTarget {
     /// Polls the running core once; `Some` when it stopped (a lockup is halted).
     fn poll(&mut self) -> Result<Option<StopReason>> {
         let mut core = core_of(&mut self.session, self.detached, "polling the core")?;
-        let status = core.status().map_err(|e| convert::target_error(e, "polling the core"))?;
+        let status = core
+            .status()
+            .map_err(|e| convert::target_error(e, "polling the core"))?;
         let reason = match status {
             CoreStatus::Halted(reason) => convert_reason(&mut core, reason),
             CoreStatus::LockedUp => {
                 // Halting takes the core out of lockup and makes its registers readable.
-                core.halt(HALT_TIMEOUT).map_err(|e| convert::target_error(e, "halting the locked-up core"))?;
+                core.halt(HALT_TIMEOUT)
+                    .map_err(|e| convert::target_error(e, "halting the locked-up core"))?;
                 StopReason::Lockup
             }
             _ => return Ok(None),
@@ -260,16 +304,22 @@ impl ProbeTarget {
         let mut core = core_of(&mut self.session, self.detached, "detaching")?;
         for address in breakpoints.keys() {
             if let Err(e) = core.clear_hw_breakpoint(u64::from(*address)) {
-                first_error.get_or_insert(convert::target_error(e, &format!("clearing the breakpoint at {address:#010x}")));
+                first_error.get_or_insert(convert::target_error(
+                    e,
+                    &format!("clearing the breakpoint at {address:#010x}"),
+                ));
             }
         }
         if let Some(found) = demcr_found {
             let result = core
                 .read_word_32(u64::from(dcb::DEMCR))
-                .and_then(|now| core.write_word_32(u64::from(dcb::DEMCR), convert::demcr_restored(now, found)))
+                .and_then(|now| {
+                    core.write_word_32(u64::from(dcb::DEMCR), convert::demcr_restored(now, found))
+                })
                 .and_then(|()| core.flush());
             if let Err(e) = result {
-                first_error.get_or_insert(convert::target_error(e, "restoring DEMCR (vector catch)"));
+                first_error
+                    .get_or_insert(convert::target_error(e, "restoring DEMCR (vector catch)"));
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -296,14 +346,19 @@ impl ProbeTarget {
 /// stay usable beside it.
 fn core_of<'a>(session: &'a mut Session, detached: bool, doing: &str) -> Result<Core<'a>> {
     if detached {
-        return Err(TargetError::Disconnected { doing: doing.into(), detail: Some("isrscope detached from the probe".into()) });
+        return Err(TargetError::Disconnected {
+            doing: doing.into(),
+            detail: Some("isrscope detached from the probe".into()),
+        });
     }
     session.core(0).map_err(|e| convert::target_error(e, doing))
 }
 
 /// The stop reason for a probe-rs halt reason, reading the PC for a breakpoint.
 fn convert_reason(core: &mut Core<'_>, reason: HaltReason) -> StopReason {
-    let pc = convert::needs_pc(reason).then(|| core.read_core_reg::<u32>(RegisterId(15)).ok()).flatten();
+    let pc = convert::needs_pc(reason)
+        .then(|| core.read_core_reg::<u32>(RegisterId(15)).ok())
+        .flatten();
     convert::stop_reason(reason, pc)
 }
 
@@ -317,15 +372,14 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let cacheable = matches!(self.state, RunState::Halted(_)) && address < UNCACHED_FROM;
-        if cacheable
-            && let Some(bytes) = cached(&self.memory, address, buf.len())
-        {
+        if cacheable && let Some(bytes) = cached(&self.memory, address, buf.len()) {
             buf.copy_from_slice(bytes);
             return Ok(());
         }
         let doing = format!("reading {} bytes at {address:#010x}", buf.len());
         let mut core = core_of(&mut self.session, self.detached, &doing)?;
-        read_block(&mut core, address, buf).map_err(|e| convert::memory_error(e, address, buf.len(), &doing))?;
+        read_block(&mut core, address, buf)
+            .map_err(|e| convert::memory_error(e, address, buf.len(), &doing))?;
         if cacheable {
             if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
                 self.memory.clear();
@@ -364,7 +418,9 @@ impl Target for ProbeTarget {
             return Err(TargetError::NoSuchRegister(name.into()));
         }
         self.fetch(&[name])?;
-        self.regs.get(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))
+        self.regs
+            .get(name)
+            .ok_or_else(|| TargetError::NoSuchRegister(name.into()))
     }
 
     fn read_register_set(&mut self, names: &[&str]) -> Result<Registers> {
@@ -382,17 +438,22 @@ impl Target for ProbeTarget {
     fn write_register(&mut self, name: &str, value: u32) -> Result<()> {
         let doing = format!("write register {name}");
         self.halted(&doing)?;
-        let loc = self.location(name).ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
+        let loc = self
+            .location(name)
+            .ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
         self.forget_state();
         let mut core = core_of(&mut self.session, self.detached, &doing)?;
         let (id, raw) = match loc {
             Location::Whole(id) => (id, value),
             Location::Packed { shift } => {
-                let packed = core.read_core_reg::<u32>(RegisterId(PACKED_ID)).map_err(|e| convert::target_error(e, &doing))?;
+                let packed = core
+                    .read_core_reg::<u32>(RegisterId(PACKED_ID))
+                    .map_err(|e| convert::target_error(e, &doing))?;
                 (PACKED_ID, convert::repack(packed, shift, value))
             }
         };
-        core.write_core_reg(RegisterId(id), raw).map_err(|e| convert::target_error(e, &doing))
+        core.write_core_reg(RegisterId(id), raw)
+            .map_err(|e| convert::target_error(e, &doing))
     }
 
     fn halt(&mut self, timeout: Duration) -> Result<StopReason> {
@@ -403,10 +464,14 @@ impl Target for ProbeTarget {
             return Ok(reason);
         }
         let mut core = core_of(&mut self.session, self.detached, "halting the core")?;
-        core.halt(timeout).map_err(|e| convert::target_error(e, "halting the core"))?;
+        core.halt(timeout)
+            .map_err(|e| convert::target_error(e, "halting the core"))?;
         // probe-rs read DFSR while waiting for the halt and kept the reason: a core
         // that stopped by itself meanwhile says so here.
-        let reason = match core.status().map_err(|e| convert::target_error(e, "reading why the core halted"))? {
+        let reason = match core
+            .status()
+            .map_err(|e| convert::target_error(e, "reading why the core halted"))?
+        {
             CoreStatus::Halted(r) => convert_reason(&mut core, r),
             _ => StopReason::Requested,
         };
@@ -439,10 +504,14 @@ impl Target for ProbeTarget {
 
     fn state(&mut self) -> Result<CoreState> {
         if let RunState::Halted(reason) = &self.state {
-            return Ok(CoreState::Halted { reason: reason.clone() });
+            return Ok(CoreState::Halted {
+                reason: reason.clone(),
+            });
         }
         let mut core = core_of(&mut self.session, self.detached, "reading the core's state")?;
-        let status = core.status().map_err(|e| convert::target_error(e, "reading the core's state"))?;
+        let status = core
+            .status()
+            .map_err(|e| convert::target_error(e, "reading the core's state"))?;
         let mut reason = None;
         let state = convert::core_state(status, |r| {
             let converted = convert_reason(&mut core, r);
@@ -489,7 +558,11 @@ impl Target for ProbeTarget {
                 message: format!(
                     "all {} hardware breakpoint units of this core are in use by isrscope ({})",
                     self.units,
-                    self.breakpoints.keys().map(|a| format!("{a:#010x}")).collect::<Vec<_>>().join(", ")
+                    self.breakpoints
+                        .keys()
+                        .map(|a| format!("{a:#010x}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }
@@ -513,7 +586,8 @@ impl Target for ProbeTarget {
         }
         let doing = format!("clear the breakpoint at {address:#010x}");
         let mut core = core_of(&mut self.session, self.detached, &doing)?;
-        core.clear_hw_breakpoint(u64::from(address)).map_err(|e| convert::target_error(e, &doing))?;
+        core.clear_hw_breakpoint(u64::from(address))
+            .map_err(|e| convert::target_error(e, &doing))?;
         self.breakpoints.remove(&address);
         Ok(())
     }
@@ -527,11 +601,16 @@ impl Target for ProbeTarget {
         let shape = self.shape;
         let saved = self.demcr_found;
         let mut core = core_of(&mut self.session, self.detached, doing)?;
-        let demcr = core.read_word_32(u64::from(dcb::DEMCR)).map_err(|e| convert::target_error(e, doing))?;
+        let demcr = core
+            .read_word_32(u64::from(dcb::DEMCR))
+            .map_err(|e| convert::target_error(e, doing))?;
         let found = saved.unwrap_or(demcr);
         // HardFault and reset catch through probe-rs (it also makes sure halting debug
         // is enabled); the configurable faults through DEMCR directly.
-        for (kind, condition) in [(CatchKind::HardFault, VectorCatchCondition::HardFault), (CatchKind::CoreReset, VectorCatchCondition::CoreReset)] {
+        for (kind, condition) in [
+            (CatchKind::HardFault, VectorCatchCondition::HardFault),
+            (CatchKind::CoreReset, VectorCatchCondition::CoreReset),
+        ] {
             let result = if kinds.contains(&kind) {
                 core.enable_vector_catch(condition)
             } else {
@@ -539,7 +618,9 @@ impl Target for ProbeTarget {
             };
             result.map_err(|e| convert::target_error(e, doing))?;
         }
-        let now = core.read_word_32(u64::from(dcb::DEMCR)).map_err(|e| convert::target_error(e, doing))?;
+        let now = core
+            .read_word_32(u64::from(dcb::DEMCR))
+            .map_err(|e| convert::target_error(e, doing))?;
         let wanted = convert::demcr_with(now, kinds, shape);
         if wanted != now {
             core.write_word_32(u64::from(dcb::DEMCR), wanted)
@@ -556,13 +637,20 @@ impl Target for ProbeTarget {
         let mut core = core_of(&mut self.session, self.detached, "resetting the core")?;
         // A system reset clears FP_CTRL: our breakpoints are put back while halted at
         // the reset vector, before the core runs.
-        core.reset_and_halt(HALT_TIMEOUT).map_err(|e| convert::target_error(e, "resetting the core (reset and halt)"))?;
+        core.reset_and_halt(HALT_TIMEOUT)
+            .map_err(|e| convert::target_error(e, "resetting the core (reset and halt)"))?;
         for address in addresses {
-            core.set_hw_breakpoint(u64::from(address))
-                .map_err(|e| convert::target_error(e, &format!("re-arming the breakpoint at {address:#010x} after reset")))?;
+            core.set_hw_breakpoint(u64::from(address)).map_err(|e| {
+                convert::target_error(
+                    e,
+                    &format!("re-arming the breakpoint at {address:#010x} after reset"),
+                )
+            })?;
         }
         drop(core);
-        self.state = RunState::Halted(StopReason::Other { description: "reset (halted at the reset vector)".into() });
+        self.state = RunState::Halted(StopReason::Other {
+            description: "reset (halted at the reset vector)".into(),
+        });
         if !halt {
             self.run()?;
         }
@@ -578,7 +666,11 @@ impl Target for ProbeTarget {
         }
         // FPB comparators and DEMCR are memory-mapped: restored whether or not the core runs.
         let restored = self.restore();
-        let resumed = if resume && self.state != RunState::Running { self.run() } else { Ok(()) };
+        let resumed = if resume && self.state != RunState::Running {
+            self.run()
+        } else {
+            Ok(())
+        };
         self.forget_state();
         self.detached = true;
         restored.and(resumed)
@@ -615,7 +707,11 @@ fn cached(memory: &[(u32, Vec<u8>)], address: u32, len: usize) -> Option<&[u8]> 
 
 /// Reads a block: unaligned ends byte by byte, the aligned middle in 32-bit words (one
 /// auto-incrementing transfer on the probe), little-endian as Cortex-M memory is.
-fn read_block(core: &mut Core<'_>, address: u32, buf: &mut [u8]) -> std::result::Result<(), probe_rs::Error> {
+fn read_block(
+    core: &mut Core<'_>,
+    address: u32,
+    buf: &mut [u8],
+) -> std::result::Result<(), probe_rs::Error> {
     let (head, body, tail) = split_aligned(address, buf.len());
     if head > 0 {
         core.read_8(u64::from(address), &mut buf[..head])?;
@@ -628,7 +724,10 @@ fn read_block(core: &mut Core<'_>, address: u32, buf: &mut [u8]) -> std::result:
         }
     }
     if tail > 0 {
-        core.read_8(u64::from(address) + (head + body) as u64, &mut buf[head + body..])?;
+        core.read_8(
+            u64::from(address) + (head + body) as u64,
+            &mut buf[head + body..],
+        )?;
     }
     Ok(())
 }
@@ -672,7 +771,10 @@ mod tests {
     fn the_cache_answers_reads_inside_a_block() {
         let memory = vec![(0x2000_0000, (0u8..16).collect::<Vec<u8>>())];
         assert_eq!(cached(&memory, 0x2000_0004, 4), Some(&[4u8, 5, 6, 7][..]));
-        assert_eq!(cached(&memory, 0x2000_000C, 4), Some(&[12u8, 13, 14, 15][..]));
+        assert_eq!(
+            cached(&memory, 0x2000_000C, 4),
+            Some(&[12u8, 13, 14, 15][..])
+        );
         assert_eq!(cached(&memory, 0x2000_000D, 4), None, "runs past the block");
         assert_eq!(cached(&memory, 0x1FFF_FFFF, 2), None);
     }

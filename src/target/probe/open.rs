@@ -32,28 +32,53 @@ pub enum Protocol {
 /// What can go wrong before isrscope holds a session, each with what to check.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("unknown chip {name:?}: probe-rs has no target of that name{}", similar_hint(similar))]
+    #[error(
+        "unknown chip {name:?}: probe-rs has no target of that name{}",
+        similar_hint(similar)
+    )]
     UnknownChip { name: String, similar: Vec<String> },
-    #[error("the chip name {name:?} is ambiguous; probe-rs matches: {suggestions}. Give the full name with --chip (`isrscope chips {name}` lists them)")]
+    #[error(
+        "the chip name {name:?} is ambiguous; probe-rs matches: {suggestions}. Give the full name with --chip (`isrscope chips {name}` lists them)"
+    )]
     AmbiguousChip { name: String, suggestions: String },
-    #[error("{name} has a {core:?} core: isrscope inspects Cortex-M (ARMv6-M, ARMv7-M, ARMv8-M) cores only")]
+    #[error(
+        "{name} has a {core:?} core: isrscope inspects Cortex-M (ARMv6-M, ARMv7-M, ARMv8-M) cores only"
+    )]
     NotCortexM { name: String, core: CoreType },
     #[error("probe-rs cannot load the target description of {name:?}: {message}")]
     Registry { name: String, message: String },
-    #[error("--probe {given:?}: {message}; expected VID:PID[:SERIAL] in hex, e.g. 0483:374b or 0483:374b:066DFF485550755187121723 (`isrscope list` shows them)")]
+    #[error(
+        "--probe {given:?}: {message}; expected VID:PID[:SERIAL] in hex, e.g. 0483:374b or 0483:374b:066DFF485550755187121723 (`isrscope list` shows them)"
+    )]
     BadSelector { given: String, message: String },
     #[error("no debug probe found (probe-rs saw none on USB). {NO_PROBE_ADVICE}")]
     NoProbe,
     #[error("no connected debug probe matches --probe {selector}; connected: {connected}")]
     NoMatchingProbe { selector: String, connected: String },
-    #[error("several debug probes are connected; choose one with --probe VID:PID[:SERIAL]:\n{list}")]
+    #[error(
+        "several debug probes are connected; choose one with --probe VID:PID[:SERIAL]:\n{list}"
+    )]
     SeveralProbes { list: String },
     #[error("cannot open the debug probe {probe}: {message}{}", if *permission { PERMISSION_ADVICE } else { "" })]
-    Open { probe: String, message: String, permission: bool },
+    Open {
+        probe: String,
+        message: String,
+        permission: bool,
+    },
     #[error("the debug probe {probe} refused {what}: {message}")]
-    Configure { probe: String, what: String, message: String },
-    #[error("cannot attach to {chip} through {probe}: {message}. Check the SWD/JTAG wiring and the target's power, try a lower --speed, or --connect-under-reset if the firmware disables the debug pins or sleeps")]
-    Attach { chip: String, probe: String, message: String },
+    Configure {
+        probe: String,
+        what: String,
+        message: String,
+    },
+    #[error(
+        "cannot attach to {chip} through {probe}: {message}. Check the SWD/JTAG wiring and the target's power, try a lower --speed, or --connect-under-reset if the firmware disables the debug pins or sleeps"
+    )]
+    Attach {
+        chip: String,
+        probe: String,
+        message: String,
+    },
     #[error("the session on {chip} has no usable core: {message}")]
     Core { chip: String, message: String },
 }
@@ -71,7 +96,10 @@ fn similar_hint(similar: &[String]) -> String {
     if similar.is_empty() {
         ". `isrscope chips FILTER` lists the names it knows".into()
     } else {
-        format!("; similar names: {}. `isrscope chips FILTER` lists the names it knows", similar.join(", "))
+        format!(
+            "; similar names: {}. `isrscope chips FILTER` lists the names it knows",
+            similar.join(", ")
+        )
     }
 }
 
@@ -93,9 +121,10 @@ pub fn chips(filter: Option<&str>) -> Vec<ChipEntry> {
     let mut out: Vec<ChipEntry> = Vec::new();
     for family in registry.families() {
         for chip in &family.variants {
-            let matches = filter
-                .as_deref()
-                .is_none_or(|f| chip.package_variants().any(|n| n.to_ascii_lowercase().contains(f)));
+            let matches = filter.as_deref().is_none_or(|f| {
+                chip.package_variants()
+                    .any(|n| n.to_ascii_lowercase().contains(f))
+            });
             if matches {
                 out.push(ChipEntry {
                     name: chip.name.clone(),
@@ -116,14 +145,31 @@ pub fn chips(filter: Option<&str>) -> Vec<ChipEntry> {
 pub fn resolve_chip(name: &str) -> Result<probe_rs::Target, ProbeError> {
     let registry = Registry::from_builtin_families();
     let target = registry.get_target_by_name(name).map_err(|e| match e {
-        RegistryError::ChipNotFound(_) => ProbeError::UnknownChip { name: name.into(), similar: similar_names(&registry, name) },
-        RegistryError::ChipNotUnique(_, suggestions) => ProbeError::AmbiguousChip { name: name.into(), suggestions },
-        other => ProbeError::Registry { name: name.into(), message: error_chain(&other) },
+        RegistryError::ChipNotFound(_) => ProbeError::UnknownChip {
+            name: name.into(),
+            similar: similar_names(&registry, name),
+        },
+        RegistryError::ChipNotUnique(_, suggestions) => ProbeError::AmbiguousChip {
+            name: name.into(),
+            suggestions,
+        },
+        other => ProbeError::Registry {
+            name: name.into(),
+            message: error_chain(&other),
+        },
     })?;
     match target.cores.first().map(|c| c.core_type) {
-        Some(CoreType::Armv6m | CoreType::Armv7m | CoreType::Armv7em | CoreType::Armv8m) => Ok(target),
-        Some(core) => Err(ProbeError::NotCortexM { name: target.name.clone(), core }),
-        None => Err(ProbeError::Registry { name: name.into(), message: "the target description has no core".into() }),
+        Some(CoreType::Armv6m | CoreType::Armv7m | CoreType::Armv7em | CoreType::Armv8m) => {
+            Ok(target)
+        }
+        Some(core) => Err(ProbeError::NotCortexM {
+            name: target.name.clone(),
+            core,
+        }),
+        None => Err(ProbeError::Registry {
+            name: name.into(),
+            message: "the target description has no core".into(),
+        }),
     }
 }
 
@@ -131,20 +177,31 @@ pub fn resolve_chip(name: &str) -> Result<probe_rs::Target, ProbeError> {
 /// least 5 characters): "STM32F407ZZ" suggests the STM32F407... chips. When more share
 /// it, the last entry says how many and how to list them.
 fn similar_names(registry: &Registry, name: &str) -> Vec<String> {
-    let all: Vec<String> =
-        registry.families().iter().flat_map(|f| f.variants.iter().map(|c| c.name.clone())).collect();
+    let all: Vec<String> = registry
+        .families()
+        .iter()
+        .flat_map(|f| f.variants.iter().map(|c| c.name.clone()))
+        .collect();
     let lower = name.to_ascii_lowercase();
     for len in (5..=lower.len()).rev() {
-        let Some(prefix) = lower.get(..len) else { continue };
-        let mut found: Vec<String> =
-            all.iter().filter(|n| n.to_ascii_lowercase().starts_with(prefix)).cloned().collect();
+        let Some(prefix) = lower.get(..len) else {
+            continue;
+        };
+        let mut found: Vec<String> = all
+            .iter()
+            .filter(|n| n.to_ascii_lowercase().starts_with(prefix))
+            .cloned()
+            .collect();
         if !found.is_empty() {
             found.sort();
             found.dedup();
             if found.len() > 8 {
                 let more = found.len() - 7;
                 found.truncate(7);
-                found.push(format!("and {more} more (`isrscope chips {}`)", name.get(..len).unwrap_or(prefix)));
+                found.push(format!(
+                    "and {more} more (`isrscope chips {}`)",
+                    name.get(..len).unwrap_or(prefix)
+                ));
             }
             return found;
         }
@@ -175,7 +232,11 @@ impl ProbeEntry {
 
 impl std::fmt::Display for ProbeEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({:04x}:{:04x}", self.identifier, self.vendor_id, self.product_id)?;
+        write!(
+            f,
+            "{} ({:04x}:{:04x}",
+            self.identifier, self.vendor_id, self.product_id
+        )?;
         match &self.serial {
             Some(s) => write!(f, ", serial {s})")?,
             None => write!(f, ", no serial)")?,
@@ -199,12 +260,21 @@ fn entry(info: &DebugProbeInfo, access: Accessibility) -> ProbeEntry {
 
 /// The debug probes probe-rs finds on this machine.
 pub fn probes() -> Vec<ProbeEntry> {
-    Lister::new().list_all_with_access().iter().map(|p| entry(&p.info, p.accessibility)).collect()
+    Lister::new()
+        .list_all_with_access()
+        .iter()
+        .map(|p| entry(&p.info, p.accessibility))
+        .collect()
 }
 
 /// Parses `VID:PID[:SERIAL]` (hex ids) as probe-rs does.
 pub fn parse_selector(given: &str) -> Result<DebugProbeSelector, ProbeError> {
-    given.parse::<DebugProbeSelector>().map_err(|e| ProbeError::BadSelector { given: given.into(), message: e.to_string() })
+    given
+        .parse::<DebugProbeSelector>()
+        .map_err(|e| ProbeError::BadSelector {
+            given: given.into(),
+            message: e.to_string(),
+        })
 }
 
 /// Opens the probe `config` names (or the only one connected), configures it and
@@ -222,7 +292,11 @@ pub fn open(config: &ProbeConfig) -> Result<(Session, String), ProbeError> {
                 let connected: Vec<String> = probes().iter().map(ToString::to_string).collect();
                 return Err(ProbeError::NoMatchingProbe {
                     selector: given.clone(),
-                    connected: if connected.is_empty() { "none".into() } else { connected.join("; ") },
+                    connected: if connected.is_empty() {
+                        "none".into()
+                    } else {
+                        connected.join("; ")
+                    },
                 });
             }
             found
@@ -255,11 +329,13 @@ pub fn open(config: &ProbeConfig) -> Result<(Session, String), ProbeError> {
             Protocol::Swd => WireProtocol::Swd,
             Protocol::Jtag => WireProtocol::Jtag,
         };
-        probe.select_protocol(wire).map_err(|e| ProbeError::Configure {
-            probe: shown.clone(),
-            what: format!("the {wire} protocol"),
-            message: error_chain(&e),
-        })?;
+        probe
+            .select_protocol(wire)
+            .map_err(|e| ProbeError::Configure {
+                probe: shown.clone(),
+                what: format!("the {wire} protocol"),
+                message: error_chain(&e),
+            })?;
     }
     if let Some(khz) = config.speed_khz {
         probe.set_speed(khz).map_err(|e| ProbeError::Configure {
@@ -273,7 +349,11 @@ pub fn open(config: &ProbeConfig) -> Result<(Session, String), ProbeError> {
     } else {
         probe.attach(target, Permissions::default())
     };
-    let session = attached.map_err(|e| ProbeError::Attach { chip: chip.clone(), probe: shown.clone(), message: error_chain(&e) })?;
+    let session = attached.map_err(|e| ProbeError::Attach {
+        chip: chip.clone(),
+        probe: shown.clone(),
+        message: error_chain(&e),
+    })?;
     Ok((session, format!("probe-rs ({chip} via {shown})")))
 }
 
@@ -299,9 +379,19 @@ mod tests {
         let short = resolve_chip("STM32F407VG").unwrap();
         let full = resolve_chip("STM32F407VGTx").unwrap();
         // probe-rs names the target after the spelling matched, one chip behind both.
-        assert_eq!((short.name.as_str(), full.name.as_str()), ("STM32F407VG", "STM32F407VGTx"));
-        assert_eq!(format!("{:?}", short.memory_map), format!("{:?}", full.memory_map));
-        assert_eq!(resolve_chip("stm32f407vgtx").unwrap().name, full.name, "case does not matter");
+        assert_eq!(
+            (short.name.as_str(), full.name.as_str()),
+            ("STM32F407VG", "STM32F407VGTx")
+        );
+        assert_eq!(
+            format!("{:?}", short.memory_map),
+            format!("{:?}", full.memory_map)
+        );
+        assert_eq!(
+            resolve_chip("stm32f407vgtx").unwrap().name,
+            full.name,
+            "case does not matter"
+        );
         assert_eq!(full.cores[0].core_type, CoreType::Armv7em);
     }
 
@@ -320,7 +410,10 @@ mod tests {
     #[test]
     fn an_unknown_name_says_so_and_suggests_neighbours() {
         match resolve_chip("STM32F407ZZ") {
-            Err(ProbeError::UnknownChip { similar, .. }) => assert!(similar.iter().any(|s| s.starts_with("STM32F407")), "{similar:?}"),
+            Err(ProbeError::UnknownChip { similar, .. }) => assert!(
+                similar.iter().any(|s| s.starts_with("STM32F407")),
+                "{similar:?}"
+            ),
             other => panic!("{other:?}"),
         }
         let e = resolve_chip("NOSUCHCHIP9000").unwrap_err();
@@ -343,10 +436,19 @@ mod tests {
     #[test]
     fn the_chip_list_filters_by_substring() {
         let f4 = chips(Some("stm32f407vg"));
-        let vg = f4.iter().find(|c| c.name == "STM32F407VG").expect("the F407VG");
+        let vg = f4
+            .iter()
+            .find(|c| c.name == "STM32F407VG")
+            .expect("the F407VG");
         assert!(vg.packages.iter().any(|p| p == "STM32F407VGTx"), "{vg:?}");
-        assert!(chips(Some("VGTx")).iter().any(|c| c.name == "STM32F407VG"), "packages match the filter too");
-        assert!(f4.iter().all(|c| c.name.to_ascii_lowercase().contains("stm32f407vg")));
+        assert!(
+            chips(Some("VGTx")).iter().any(|c| c.name == "STM32F407VG"),
+            "packages match the filter too"
+        );
+        assert!(
+            f4.iter()
+                .all(|c| c.name.to_ascii_lowercase().contains("stm32f407vg"))
+        );
         assert!(chips(Some("no-such-chip-anywhere")).is_empty());
         assert!(chips(None).len() > 1000);
     }
@@ -354,7 +456,10 @@ mod tests {
     #[test]
     fn probe_selectors_parse_as_probe_rs_does() {
         let s = parse_selector("0483:374b").unwrap();
-        assert_eq!((s.vendor_id, s.product_id, s.serial_number), (0x0483, 0x374b, None));
+        assert_eq!(
+            (s.vendor_id, s.product_id, s.serial_number),
+            (0x0483, 0x374b, None)
+        );
         let s = parse_selector("0483:374b:066DFF48").unwrap();
         assert_eq!(s.serial_number.as_deref(), Some("066DFF48"));
         let e = parse_selector("stlink").unwrap_err().to_string();
@@ -364,10 +469,20 @@ mod tests {
 
     #[test]
     fn probe_entries_name_their_selector() {
-        let e = ProbeEntry { identifier: "STLink V2".into(), vendor_id: 0x0483, product_id: 0x3748, serial: Some("ABC".into()), permission_denied: false };
+        let e = ProbeEntry {
+            identifier: "STLink V2".into(),
+            vendor_id: 0x0483,
+            product_id: 0x3748,
+            serial: Some("ABC".into()),
+            permission_denied: false,
+        };
         assert_eq!(e.selector(), "0483:3748:ABC");
         assert_eq!(e.to_string(), "STLink V2 (0483:3748, serial ABC)");
-        let e = ProbeEntry { serial: None, permission_denied: true, ..e };
+        let e = ProbeEntry {
+            serial: None,
+            permission_denied: true,
+            ..e
+        };
         assert_eq!(e.selector(), "0483:3748");
         assert!(e.to_string().contains("udev"));
     }
