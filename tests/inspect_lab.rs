@@ -158,3 +158,22 @@ fn inspect_reports_every_lab_scenario_as_the_manifest_and_gdb_say() {
     let failures = common::run_all(&scenarios, 2, check);
     assert!(failures.is_empty(), "{} of {} failed:\n\n{}", failures.len(), scenarios.len(), failures.join("\n\n"));
 }
+
+/// A lockup (QEMU aborts on it) is reported as one, with QEMU's own words and the
+/// lockup exit code, in both formats; no QEMU is left behind.
+#[test]
+fn a_lockup_is_reported_with_its_exit_code() {
+    let s = manifest::load().into_iter().find(|s| s.kind == "lockup").expect("a lockup sample");
+    let out = isrscope().args(["inspect", "--qemu", &s.machine, "--format", "json", "--elf"]).arg(s.elf_path()).output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let r: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(code, 15, "{r:#}");
+    assert_eq!(r["outcome"], "lockup");
+    assert!(r["summary"].as_str().unwrap().contains("Lockup"), "{r:#}");
+    let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+    assert_eq!(codes, ["lockup"]);
+    let out = isrscope().args(["inspect", "--qemu", &s.machine, "--elf"]).arg(s.elf_path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(15));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("can't escalate"), "QEMU's message is quoted:\n{text}");
+}

@@ -112,6 +112,9 @@ fn check(s: &Scenario) -> Result<(), String> {
     if s.kind == "vectors" {
         check_vectors(s, &view, &qemu).or_else(fail)?;
     }
+    if s.kind == "lockup" {
+        check_lockup(s)?;
+    }
     let functions = view.functions();
     let wanted: Vec<&str> = s.gdb_backtrace.iter().map(String::as_str).collect();
     if !is_subsequence(&wanted, &functions) || functions.first() != wanted.first().or(functions.first()) {
@@ -191,6 +194,21 @@ fn check_vectors(s: &Scenario, view: &GdbView, qemu: &Qemu) -> Result<(), String
     Ok(())
 }
 
+/// Run freely, the sample locks up, which QEMU answers by aborting with its own message.
+fn check_lockup(s: &Scenario) -> Result<(), String> {
+    let mut qemu = Qemu::start(&s.machine, &s.elf_path());
+    let cmds = vec![format!("target remote {}", qemu.socket().display()), "continue".to_string()];
+    let said = oracle::run_batch(&s.elf_path(), &cmds);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !qemu.exited() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if !qemu.exited() || !qemu.stderr().contains("Lockup") {
+        return Err(format!("{}: QEMU did not abort on lockup.\n--- gdb said:\n{said}\n--- qemu said:\n{}", s.name, qemu.stderr()));
+    }
+    Ok(())
+}
+
 #[test]
 fn every_lab_scenario_stops_where_the_manifest_says() {
     let scenarios = manifest::load();
@@ -203,7 +221,8 @@ fn every_lab_scenario_stops_where_the_manifest_says() {
 fn the_manifest_covers_every_scenario_of_issue_2() {
     let scenarios = manifest::load();
     let has = |family: &str, pred: &dyn Fn(&Scenario) -> bool| scenarios.iter().any(|s| s.family == family && pred(s));
-    let cases: [(&str, &dyn Fn(&Scenario) -> bool); 13] = [
+    let cases: [(&str, &dyn Fn(&Scenario) -> bool); 14] = [
+        ("lockup", &|s| s.kind == "lockup"),
         ("precise BusFault", &|s| s.exception.as_deref() == Some("BusFault") && s.cfsr.contains(&"PRECISERR".into())),
         ("FORCED HardFault", &|s| s.hfsr.contains(&"FORCED".into())),
         ("UNDEFINSTR", &|s| s.cfsr == ["UNDEFINSTR"]),

@@ -103,9 +103,9 @@ fn lockup_abort_is_reported_with_qemus_own_message() {
     );
     let text = err.to_string();
     println!("as a user sees it: {text}");
-    assert!(matches!(err, TargetError::Disconnected { .. }), "{err:?}");
+    assert!(matches!(err, TargetError::LockedUp { .. }), "{err:?}");
     assert!(
-        text.contains("Lockup") && text.contains("QEMU exited"),
+        text.contains("Lockup") && text.contains("QEMU aborted"),
         "QEMU's own message expected: {text}"
     );
     assert!(

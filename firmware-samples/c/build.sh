@@ -47,6 +47,7 @@ f407 vec-nothumb vectors_ok.c -Wl,--defsym=lab_nothumb_vector=$nothumb \
 f407 vec-midfunc vectors_ok.c '-DLAB_USAGEFAULT_VECTOR=((void (*)(void))((char *)UsageFault_Handler + 4))'
 f407 vec-sp-misaligned vectors_ok.c '-DLAB_INITIAL_SP=((void (*)(void))((char *)&_estack - 4))'
 f407 vtor-ram vtor_ram.c
+f407 lockup lockup.c
 
 core m0-unaligned cortex-m0 microbit m0_unaligned.c
 core m3-busfault cortex-m3 mps2 busfault.c

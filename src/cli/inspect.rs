@@ -10,7 +10,7 @@ use crate::debuginfo::Image;
 use crate::model::exception::ExceptionNumber;
 use crate::report::{self, CollectOptions, Report};
 use crate::target::catch::{self, CatchOptions, FaultCatch};
-use crate::target::{BreakpointKind, CoreState, StopReason, Target, reg};
+use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
 
 use super::connect::{Connection, connect};
 use super::{ElfArg, Format, TargetArgs, use_color};
@@ -55,7 +55,15 @@ pub fn run(args: &InspectArgs) -> Result<u8> {
     // Leave the target as found whatever happened: breakpoints cleared, resumed unless
     // --halt. A QEMU isrscope started ends with it.
     let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.halt) };
-    let report = result?;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<TargetError>()) {
+            Some(TargetError::LockedUp { detail, .. }) => {
+                Report::lockup_without_state(&conn.target.capabilities().description, detail)
+            }
+            _ => return Err(e),
+        },
+    };
     // The report is printed even when detaching fails (e.g. the link broke after the
     // registers were read): what was read is worth having; the error still sets exit 1.
     match args.format {

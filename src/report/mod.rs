@@ -170,6 +170,32 @@ impl Finding {
     }
 }
 
+impl Report {
+    /// The report when the core locked up and nothing could be read afterwards (QEMU
+    /// aborts on lockup instead of halting as hardware does).
+    pub fn lockup_without_state(description: &str, message: &str) -> Report {
+        Report {
+            schema: SCHEMA_VERSION,
+            summary: format!("Lockup: {message}"),
+            target: TargetSummary { description: description.to_string(), core: None, profile: None, stop: None, elf: None },
+            exception: None,
+            registers: BTreeMap::new(),
+            exception_frames: Vec::new(),
+            fault: None,
+            backtrace: Vec::new(),
+            backtrace_end: None,
+            findings: vec![Finding::new(
+                "lockup",
+                Severity::Error,
+                format!(
+                    "the core locked up: a fault happened where no handler could be taken (inside HardFault or NMI, often a handler pushing on an exhausted stack, or with FAULTMASK set), and the target could not be read afterwards ({message}); run to the code before it (--break-at) to see the state"
+                ),
+            )],
+            outcome: Outcome::Lockup,
+        }
+    }
+}
+
 /// The classification behind `inspect`'s exit code (see [`Outcome::exit_code`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -49,7 +49,11 @@ pub fn render(report: &Report, color: bool) -> String {
     if let Some(stop) = &t.stop {
         let _ = writeln!(o, "{} {stop}", st.bold("Stopped:  "));
     }
-    let exc = report.exception.map(|e| format!("{e} (exception {})", e.0)).unwrap_or_else(|| "none (thread mode)".into());
+    let exc = match report.exception {
+        Some(e) => format!("{e} (exception {})", e.0),
+        None if report.registers.is_empty() => "unknown (the core could not be read)".into(),
+        None => "none (thread mode)".into(),
+    };
     let _ = writeln!(o, "{} {exc}", st.bold("Exception:"));
     if let Some(elf) = &t.elf {
         let _ = writeln!(o, "{} {elf}", st.bold("ELF:      "));

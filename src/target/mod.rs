@@ -168,6 +168,10 @@ pub enum TargetError {
         /// Why it went away, when known (e.g. QEMU's own message on stderr).
         detail: Option<String>,
     },
+    /// The core locked up (a fault at priority -1 or above) and the target could not be
+    /// read afterwards: QEMU, which does not model lockup, aborts on it.
+    #[error("the core locked up while {doing}: {detail}")]
+    LockedUp { doing: String, detail: String },
     #[error("protocol error while {doing}: {message}")]
     Protocol { doing: String, message: String },
     #[error("the target refused {doing}: {message}")]

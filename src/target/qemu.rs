@@ -352,6 +352,9 @@ impl QemuTarget {
             TargetError::Connect { what, .. } => format!("connecting to {what}"),
             other => other.to_string(),
         };
+        if exit.contains("Lockup") {
+            return TargetError::LockedUp { doing, detail: format!("QEMU aborted on it: {exit}") };
+        }
         TargetError::Disconnected {
             doing,
             detail: Some(format!("QEMU exited: {exit}")),
@@ -434,6 +437,9 @@ impl Target for QemuTarget {
             Err(TargetError::Disconnected {
                 detail: Some(d), ..
             }) if self.exit.is_some() => Ok(CoreState::Exited { description: d }),
+            Err(TargetError::LockedUp { detail, .. }) if self.exit.is_some() => {
+                Ok(CoreState::Exited { description: format!("the core locked up; {detail}") })
+            }
             other => other,
         }
     }

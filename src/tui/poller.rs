@@ -419,9 +419,16 @@ impl Poller {
     }
 
     fn fail(&mut self, doing: &str, e: TargetError) {
-        if let TargetError::Disconnected { detail, .. } = &e {
-            self.running = false;
-            self.core = CoreView::Gone(detail.clone().unwrap_or_else(|| "the target closed the connection".into()));
+        match &e {
+            TargetError::Disconnected { detail, .. } => {
+                self.running = false;
+                self.core = CoreView::Gone(detail.clone().unwrap_or_else(|| "the target closed the connection".into()));
+            }
+            TargetError::LockedUp { detail, .. } => {
+                self.running = false;
+                self.core = CoreView::Gone(format!("LOCKED UP: {detail}"));
+            }
+            _ => {}
         }
         self.message = Some(Message::error(format!("{doing}: {e}")));
     }

@@ -18,15 +18,16 @@
 //! Registers and memory are cached while the core is halted, as in the GDB backend.
 
 pub mod convert;
+pub mod link;
 pub mod open;
+#[cfg(test)]
+mod sim_tests;
 
 use std::collections::BTreeMap;
 use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
 
-use probe_rs::{
-    Core, CoreStatus, HaltReason, MemoryInterface, RegisterId, Session, VectorCatchCondition,
-};
+use probe_rs::{CoreStatus, HaltReason, RegisterId, Session, VectorCatchCondition};
 
 use crate::model::regs::dcb;
 use crate::target::{
@@ -35,6 +36,7 @@ use crate::target::{
 };
 
 use convert::{CoreShape, Location, PACKED_ID};
+use link::{CoreAccess, Link, SessionLink};
 pub use open::{ProbeConfig, ProbeError, Protocol};
 
 /// Memory cached while halted before the cache starts afresh.
@@ -54,7 +56,7 @@ enum RunState {
 
 /// A Cortex-M core behind a debug probe.
 pub struct ProbeTarget {
-    session: ManuallyDrop<Session>,
+    link: Box<dyn Link>,
     shape: CoreShape,
     registers: Vec<(String, Location)>,
     caps: Capabilities,
@@ -101,9 +103,23 @@ impl ProbeTarget {
         })?;
         // An FPB revision probe-rs does not know leaves no breakpoint: say 0, not fail.
         let units = core.available_breakpoint_units().unwrap_or(0);
-        let status = core.status().map_err(|e| convert::target_error(e, doing))?;
-        let state = match status {
-            CoreStatus::Halted(reason) => RunState::Halted(convert_reason(&mut core, reason)),
+        drop(core);
+        let link = Box::new(SessionLink(ManuallyDrop::new(session)));
+        Self::with_link(link, shape, units, description)
+    }
+
+    /// The target over any [`Link`] to a core of this shape with `units` breakpoint
+    /// units; reads why the core is stopped if it is.
+    pub fn with_link(
+        mut link: Box<dyn Link>,
+        shape: CoreShape,
+        units: u32,
+        description: String,
+    ) -> Result<Self> {
+        let doing = "reading the core's state after attaching";
+        let mut core = core_of(link.as_mut(), false, doing)?;
+        let state = match core.status().map_err(|e| convert::target_error(e, doing))? {
+            CoreStatus::Halted(reason) => RunState::Halted(convert_reason(core.as_mut(), reason)),
             _ => RunState::Running,
         };
         drop(core);
@@ -117,7 +133,7 @@ impl ProbeTarget {
             description,
         };
         Ok(ProbeTarget {
-            session: ManuallyDrop::new(session),
+            link,
             shape,
             registers,
             caps,
@@ -131,11 +147,6 @@ impl ProbeTarget {
             demcr_found: None,
             detached: false,
         })
-    }
-
-    /// The probe-rs session, for what the trait does not cover (flashing, RTT).
-    pub fn session(&mut self) -> &mut Session {
-        &mut self.session
     }
 
     /// Register access needs a halted core. One that stopped by itself since the last
@@ -175,12 +186,12 @@ impl ProbeTarget {
         if wanted.is_empty() {
             return Ok(());
         }
-        let mut core = core_of(&mut self.session, self.detached, "reading registers")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "reading registers")?;
         let mut packed: Option<u32> = None;
         let mut got: Vec<(String, u32)> = Vec::new();
         for (name, loc) in wanted {
             let value = match loc {
-                Location::Whole(id) => match core.read_core_reg::<u32>(RegisterId(id)) {
+                Location::Whole(id) => match core.read_reg(id) {
                     Ok(v) => v,
                     // FP registers unreadable (an FPU probe-rs misjudged): left out, as
                     // registers the target does not have are.
@@ -196,14 +207,12 @@ impl ProbeTarget {
                     let p = match packed {
                         Some(p) => p,
                         None => {
-                            let p =
-                                core.read_core_reg::<u32>(RegisterId(PACKED_ID))
-                                    .map_err(|e| {
-                                        convert::target_error(
-                                            e,
-                                            "reading CONTROL/FAULTMASK/BASEPRI/PRIMASK",
-                                        )
-                                    })?;
+                            let p = core.read_reg(PACKED_ID).map_err(|e| {
+                                convert::target_error(
+                                    e,
+                                    "reading CONTROL/FAULTMASK/BASEPRI/PRIMASK",
+                                )
+                            })?;
                             packed = Some(p);
                             p
                         }
@@ -226,7 +235,7 @@ impl ProbeTarget {
         let pc = self.read_register(reg::PC)? & !1;
         let catching = self.demcr_found.is_some();
         self.forget_state();
-        let mut core = core_of(&mut self.session, self.detached, "single-stepping")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "single-stepping")?;
         // probe-rs steps off a breakpoint it halted at by itself (disabling the FPB for
         // the step; it also moves the PC past a BKPT that is no comparator's, so ours
         // must stay set then). Ours at a PC the core reached otherwise is lifted here.
@@ -237,14 +246,14 @@ impl ProbeTarget {
         );
         let lift = self.breakpoints.contains_key(&pc) && !at_breakpoint;
         if lift {
-            core.clear_hw_breakpoint(u64::from(pc))
+            core.clear_hw_breakpoint(pc)
                 .map_err(|e| convert::target_error(e, "lifting the breakpoint to step off it"))?;
         }
         let stepped = core
             .step()
             .map_err(|e| convert::target_error(e, "single-stepping"));
         if lift {
-            core.set_hw_breakpoint(u64::from(pc)).map_err(|e| {
+            core.set_hw_breakpoint(pc).map_err(|e| {
                 convert::target_error(e, "putting the breakpoint back after a step")
             })?;
         }
@@ -252,12 +261,12 @@ impl ProbeTarget {
         let status = core
             .status()
             .map_err(|e| convert::target_error(e, "reading why the core stopped"))?;
-        let read = |core: &mut Core<'_>, id: u16| {
-            core.read_core_reg::<u32>(RegisterId(id))
+        let read = |core: &mut dyn CoreAccess, id: u16| {
+            core.read_reg(id)
                 .map_err(|e| convert::target_error(e, "reading the registers after a step"))
         };
-        let new_pc = read(&mut core, 15)? & !1;
-        let xpsr = read(&mut core, convert::XPSR_ID)?;
+        let new_pc = read(core.as_mut(), 15)? & !1;
+        let xpsr = read(core.as_mut(), convert::XPSR_ID)?;
         let reason = match status {
             CoreStatus::Halted(HaltReason::Exception) => StopReason::VectorCatch,
             // A caught fault during a step sets DFSR.VCATCH beside DFSR.HALTED.
@@ -276,12 +285,12 @@ impl ProbeTarget {
 
     /// Polls the running core once; `Some` when it stopped (a lockup is halted).
     fn poll(&mut self) -> Result<Option<StopReason>> {
-        let mut core = core_of(&mut self.session, self.detached, "polling the core")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
         let status = core
             .status()
             .map_err(|e| convert::target_error(e, "polling the core"))?;
         let reason = match status {
-            CoreStatus::Halted(reason) => convert_reason(&mut core, reason),
+            CoreStatus::Halted(reason) => convert_reason(core.as_mut(), reason),
             CoreStatus::LockedUp => {
                 // Halting takes the core out of lockup and makes its registers readable.
                 core.halt(HALT_TIMEOUT)
@@ -301,9 +310,9 @@ impl ProbeTarget {
         let mut first_error = None;
         let breakpoints = std::mem::take(&mut self.breakpoints);
         let demcr_found = self.demcr_found.take();
-        let mut core = core_of(&mut self.session, self.detached, "detaching")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "detaching")?;
         for address in breakpoints.keys() {
-            if let Err(e) = core.clear_hw_breakpoint(u64::from(*address)) {
+            if let Err(e) = core.clear_hw_breakpoint(*address) {
                 first_error.get_or_insert(convert::target_error(
                     e,
                     &format!("clearing the breakpoint at {address:#010x}"),
@@ -312,11 +321,8 @@ impl ProbeTarget {
         }
         if let Some(found) = demcr_found {
             let result = core
-                .read_word_32(u64::from(dcb::DEMCR))
-                .and_then(|now| {
-                    core.write_word_32(u64::from(dcb::DEMCR), convert::demcr_restored(now, found))
-                })
-                .and_then(|()| core.flush());
+                .read_word(dcb::DEMCR)
+                .and_then(|now| core.write_word(dcb::DEMCR, convert::demcr_restored(now, found)));
             if let Err(e) = result {
                 first_error
                     .get_or_insert(convert::target_error(e, "restoring DEMCR (vector catch)"));
@@ -328,10 +334,9 @@ impl ProbeTarget {
     /// Lets the halted core run, without probe-rs' unconditional step.
     fn run(&mut self) -> Result<()> {
         self.forget_state();
-        let mut core = core_of(&mut self.session, self.detached, "resuming the core")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "resuming the core")?;
         let go = dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN;
-        core.write_word_32(u64::from(dcb::DHCSR), go)
-            .and_then(|()| core.flush())
+        core.write_word(dcb::DHCSR, go)
             .map_err(|e| convert::target_error(e, "resuming the core"))?;
         drop(core);
         self.state = RunState::Running;
@@ -342,22 +347,26 @@ impl ProbeTarget {
     }
 }
 
-/// Core 0 of the session; borrows only the session, so the target's other fields
-/// stay usable beside it.
-fn core_of<'a>(session: &'a mut Session, detached: bool, doing: &str) -> Result<Core<'a>> {
+/// The core behind the link; borrows only the link, so the target's other fields stay
+/// usable beside it.
+fn core_of<'a>(
+    link: &'a mut dyn Link,
+    detached: bool,
+    doing: &str,
+) -> Result<Box<dyn CoreAccess + 'a>> {
     if detached {
         return Err(TargetError::Disconnected {
             doing: doing.into(),
             detail: Some("isrscope detached from the probe".into()),
         });
     }
-    session.core(0).map_err(|e| convert::target_error(e, doing))
+    link.core().map_err(|e| convert::target_error(e, doing))
 }
 
 /// The stop reason for a probe-rs halt reason, reading the PC for a breakpoint.
-fn convert_reason(core: &mut Core<'_>, reason: HaltReason) -> StopReason {
+fn convert_reason(core: &mut dyn CoreAccess, reason: HaltReason) -> StopReason {
     let pc = convert::needs_pc(reason)
-        .then(|| core.read_core_reg::<u32>(RegisterId(15)).ok())
+        .then(|| core.read_reg(15).ok())
         .flatten();
     convert::stop_reason(reason, pc)
 }
@@ -377,8 +386,8 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let doing = format!("reading {} bytes at {address:#010x}", buf.len());
-        let mut core = core_of(&mut self.session, self.detached, &doing)?;
-        read_block(&mut core, address, buf)
+        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        read_block(core.as_mut(), address, buf)
             .map_err(|e| convert::memory_error(e, address, buf.len(), &doing))?;
         if cacheable {
             if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
@@ -395,9 +404,8 @@ impl Target for ProbeTarget {
         self.memory.clear();
         self.memory_cached = 0;
         let doing = format!("writing {} bytes at {address:#010x}", data.len());
-        let mut core = core_of(&mut self.session, self.detached, &doing)?;
-        core.write(u64::from(address), data)
-            .and_then(|()| core.flush())
+        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        core.write(address, data)
             .map_err(|e| convert::memory_error(e, address, data.len(), &doing))
     }
 
@@ -442,17 +450,17 @@ impl Target for ProbeTarget {
             .location(name)
             .ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
         self.forget_state();
-        let mut core = core_of(&mut self.session, self.detached, &doing)?;
+        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
         let (id, raw) = match loc {
             Location::Whole(id) => (id, value),
             Location::Packed { shift } => {
                 let packed = core
-                    .read_core_reg::<u32>(RegisterId(PACKED_ID))
+                    .read_reg(PACKED_ID)
                     .map_err(|e| convert::target_error(e, &doing))?;
                 (PACKED_ID, convert::repack(packed, shift, value))
             }
         };
-        core.write_core_reg(RegisterId(id), raw)
+        core.write_reg(id, raw)
             .map_err(|e| convert::target_error(e, &doing))
     }
 
@@ -463,7 +471,7 @@ impl Target for ProbeTarget {
         if let Some(reason) = self.poll()? {
             return Ok(reason);
         }
-        let mut core = core_of(&mut self.session, self.detached, "halting the core")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "halting the core")?;
         core.halt(timeout)
             .map_err(|e| convert::target_error(e, "halting the core"))?;
         // probe-rs read DFSR while waiting for the halt and kept the reason: a core
@@ -472,7 +480,7 @@ impl Target for ProbeTarget {
             .status()
             .map_err(|e| convert::target_error(e, "reading why the core halted"))?
         {
-            CoreStatus::Halted(r) => convert_reason(&mut core, r),
+            CoreStatus::Halted(r) => convert_reason(core.as_mut(), r),
             _ => StopReason::Requested,
         };
         drop(core);
@@ -508,13 +516,17 @@ impl Target for ProbeTarget {
                 reason: reason.clone(),
             });
         }
-        let mut core = core_of(&mut self.session, self.detached, "reading the core's state")?;
+        let mut core = core_of(
+            self.link.as_mut(),
+            self.detached,
+            "reading the core's state",
+        )?;
         let status = core
             .status()
             .map_err(|e| convert::target_error(e, "reading the core's state"))?;
         let mut reason = None;
         let state = convert::core_state(status, |r| {
-            let converted = convert_reason(&mut core, r);
+            let converted = convert_reason(core.as_mut(), r);
             reason = Some(converted.clone());
             converted
         });
@@ -567,8 +579,8 @@ impl Target for ProbeTarget {
             });
         }
         let units = self.units;
-        let mut core = core_of(&mut self.session, self.detached, &doing)?;
-        core.set_hw_breakpoint(u64::from(address)).map_err(|e| TargetError::Refused {
+        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        core.set_hw_breakpoint(address).map_err(|e| TargetError::Refused {
             doing: doing.clone(),
             message: format!(
                 "{} (the core has {units} hardware breakpoint units; another debugger may hold some)",
@@ -585,8 +597,8 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let doing = format!("clear the breakpoint at {address:#010x}");
-        let mut core = core_of(&mut self.session, self.detached, &doing)?;
-        core.clear_hw_breakpoint(u64::from(address))
+        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        core.clear_hw_breakpoint(address)
             .map_err(|e| convert::target_error(e, &doing))?;
         self.breakpoints.remove(&address);
         Ok(())
@@ -600,9 +612,9 @@ impl Target for ProbeTarget {
         let doing = "setting vector catch (DEMCR)";
         let shape = self.shape;
         let saved = self.demcr_found;
-        let mut core = core_of(&mut self.session, self.detached, doing)?;
+        let mut core = core_of(self.link.as_mut(), self.detached, doing)?;
         let demcr = core
-            .read_word_32(u64::from(dcb::DEMCR))
+            .read_word(dcb::DEMCR)
             .map_err(|e| convert::target_error(e, doing))?;
         let found = saved.unwrap_or(demcr);
         // HardFault and reset catch through probe-rs (it also makes sure halting debug
@@ -611,20 +623,15 @@ impl Target for ProbeTarget {
             (CatchKind::HardFault, VectorCatchCondition::HardFault),
             (CatchKind::CoreReset, VectorCatchCondition::CoreReset),
         ] {
-            let result = if kinds.contains(&kind) {
-                core.enable_vector_catch(condition)
-            } else {
-                core.disable_vector_catch(condition)
-            };
-            result.map_err(|e| convert::target_error(e, doing))?;
+            core.vector_catch(condition, kinds.contains(&kind))
+                .map_err(|e| convert::target_error(e, doing))?;
         }
         let now = core
-            .read_word_32(u64::from(dcb::DEMCR))
+            .read_word(dcb::DEMCR)
             .map_err(|e| convert::target_error(e, doing))?;
         let wanted = convert::demcr_with(now, kinds, shape);
         if wanted != now {
-            core.write_word_32(u64::from(dcb::DEMCR), wanted)
-                .and_then(|()| core.flush())
+            core.write_word(dcb::DEMCR, wanted)
                 .map_err(|e| convert::target_error(e, doing))?;
         }
         self.demcr_found = Some(found);
@@ -634,13 +641,13 @@ impl Target for ProbeTarget {
     fn reset(&mut self, halt: bool) -> Result<()> {
         self.forget_state();
         let addresses: Vec<u32> = self.breakpoints.keys().copied().collect();
-        let mut core = core_of(&mut self.session, self.detached, "resetting the core")?;
+        let mut core = core_of(self.link.as_mut(), self.detached, "resetting the core")?;
         // A system reset clears FP_CTRL: our breakpoints are put back while halted at
         // the reset vector, before the core runs.
         core.reset_and_halt(HALT_TIMEOUT)
             .map_err(|e| convert::target_error(e, "resetting the core (reset and halt)"))?;
         for address in addresses {
-            core.set_hw_breakpoint(u64::from(address)).map_err(|e| {
+            core.set_hw_breakpoint(address).map_err(|e| {
                 convert::target_error(
                     e,
                     &format!("re-arming the breakpoint at {address:#010x} after reset"),
@@ -708,26 +715,23 @@ fn cached(memory: &[(u32, Vec<u8>)], address: u32, len: usize) -> Option<&[u8]> 
 /// Reads a block: unaligned ends byte by byte, the aligned middle in 32-bit words (one
 /// auto-incrementing transfer on the probe), little-endian as Cortex-M memory is.
 fn read_block(
-    core: &mut Core<'_>,
+    core: &mut dyn CoreAccess,
     address: u32,
     buf: &mut [u8],
 ) -> std::result::Result<(), probe_rs::Error> {
     let (head, body, tail) = split_aligned(address, buf.len());
     if head > 0 {
-        core.read_8(u64::from(address), &mut buf[..head])?;
+        core.read_8(address, &mut buf[..head])?;
     }
     if body > 0 {
         let mut words = vec![0u32; body / 4];
-        core.read_32(u64::from(address) + head as u64, &mut words)?;
+        core.read_32(address + head as u32, &mut words)?;
         for (chunk, word) in buf[head..head + body].chunks_exact_mut(4).zip(&words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
     }
     if tail > 0 {
-        core.read_8(
-            u64::from(address) + (head + body) as u64,
-            &mut buf[head + body..],
-        )?;
+        core.read_8(address + (head + body) as u32, &mut buf[head + body..])?;
     }
     Ok(())
 }
