@@ -195,3 +195,58 @@ fn without_halt_the_core_runs_on_and_nothing_is_left_behind() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// `attach` in a real terminal (a private tmux server), quit with `q` and
+/// `--halt-on-exit`: the same checks as the one-shot commands.
+#[test]
+fn quitting_attach_leaves_the_target_as_found() {
+    let s = manifest::load().into_iter().find(|s| s.name == "c-isr-fault").unwrap();
+    let elf = s.elf_path();
+    let qemu = Qemu::start(&s.machine, &elf);
+    {
+        let mut t = connect(&qemu.socket());
+        let mut armed = catch::arm(&mut t, &CatchOptions::default()).unwrap();
+        catch::run_to_fault(&mut t, &armed, Duration::from_secs(20)).unwrap().expect("the lab fault");
+        armed.disarm(&mut t).unwrap();
+        t.detach(false).unwrap();
+    }
+    let before = snapshot(&qemu.socket());
+    let proxy = Proxy::start(&qemu.socket());
+    let dir = tempfile::tempdir().unwrap();
+    let done = dir.path().join("exit-code");
+    let server = format!("isrscope-nonintrusive-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&server).args(args).output().expect("tmux (run scripts/setup.sh)");
+    let shell = format!(
+        "{} attach --gdb unix:{} --elf {} --halt-on-exit; echo $? > {}",
+        env!("CARGO_BIN_EXE_isrscope"),
+        proxy.socket().display(),
+        elf.display(),
+        done.display()
+    );
+    let out = tmux(&["new-session", "-d", "-s", "t", "-x", "120", "-y", "40", "env", "TERM=xterm-256color", "sh", "-c", &shell]);
+    assert!(out.status.success(), "tmux: {}", String::from_utf8_lossy(&out.stderr));
+    // Quit once the UI shows the fault.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut screen = String::new();
+    while !screen.contains("BusFault") {
+        assert!(std::time::Instant::now() < deadline, "the UI never showed the fault:\n{screen}");
+        std::thread::sleep(Duration::from_millis(200));
+        screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
+    }
+    let _ = tmux(&["send-keys", "-t", "t", "q"]);
+    while !done.exists() {
+        assert!(std::time::Instant::now() < deadline, "attach did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = tmux(&["kill-server"]);
+    let code = std::fs::read_to_string(&done).unwrap();
+    assert_eq!(code.trim(), "0", "attach's exit code");
+    std::thread::sleep(Duration::from_millis(100));
+    let requests = proxy.requests();
+    assert!(requests.len() >= 10, "attach read the target: {requests:?}");
+    wire_checks("attach", &requests).unwrap();
+    let after = snapshot(&qemu.socket());
+    if let Some(d) = first_difference(&before, &after) {
+        panic!("attach changed the target: {d}");
+    }
+}
