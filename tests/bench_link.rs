@@ -52,6 +52,30 @@ fn handler_entries(elf: &Path) -> Vec<u32> {
 struct Run {
     counts: Counts,
     wall: Duration,
+    requests: Vec<String>,
+}
+
+/// Where a tool's packets go: "connect 8, registers 25, ...".
+fn breakdown(requests: &[String]) -> String {
+    let mut kinds: Vec<(&str, usize)> = Vec::new();
+    for r in requests {
+        let kind = match r.as_bytes().first() {
+            _ if r.starts_with("qSupported") || r.starts_with("qXfer") || r == "vCont?" || r == "?" || r.starts_with("vMustReply") || r.starts_with("Hg") || r.starts_with("qAttached") || r.starts_with("qTStatus") || r.starts_with("qOffsets") || r.starts_with("qSymbol") || r == "qC" => "handshake",
+            _ if r.starts_with("vCont;") || r == "c" || r == "s" => "run",
+            Some(b'g') => "g (all core registers)",
+            Some(b'p') => "p (one register)",
+            Some(b'm') => "m (memory)",
+            Some(b'Z') | Some(b'z') => "Z/z (breakpoints)",
+            _ if r.starts_with("qfThreadInfo") || r.starts_with("qsThreadInfo") || r.starts_with("T") || r.starts_with("qThreadExtra") => "threads",
+            Some(b'D') => "detach",
+            _ => "other",
+        };
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((kind, 1)),
+        }
+    }
+    kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `isrscope inspect --gdb` through the proxy: connect, catch, unwind, report, detach.
@@ -85,12 +109,14 @@ fn isrscope_job(s: &Scenario) -> Run {
     Run {
         counts: proxy.counts(),
         wall,
+        requests: proxy.requests(),
     }
 }
 
 /// gdb-multiarch -batch through the proxy: break at the handler entries, continue, bt,
-/// info registers, the SCB fault block, detach.
-fn gdb_job(s: &Scenario) -> Run {
+/// info registers (or, with `all`, `info all-registers`: the FP and system registers
+/// too, as isrscope's report has them), the SCB fault block, detach.
+fn gdb_job(s: &Scenario, all: bool) -> Run {
     let elf = s.elf_path();
     let qemu = Qemu::start(&s.machine, &elf);
     let proxy = Proxy::start(&qemu.socket());
@@ -101,7 +127,7 @@ fn gdb_job(s: &Scenario) -> Run {
     for c in [
         "continue",
         "bt",
-        "info registers",
+        if all { "info all-registers" } else { "info registers" },
         "x/16wx 0xE000ED00",
         "detach",
     ] {
@@ -122,6 +148,7 @@ fn gdb_job(s: &Scenario) -> Run {
     Run {
         counts: proxy.counts(),
         wall,
+        requests: proxy.requests(),
     }
 }
 
@@ -140,10 +167,11 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
     let all = manifest::load();
     println!("isrscope binary: {}", isrscope_bin().display());
     println!(
-        "| scenario | isrscope packets (to/from server) | gdb packets | packet ratio | isrscope round trips | gdb round trips | isrscope bytes | gdb bytes | isrscope ms (median of {REPEAT}) | gdb ms | time ratio |"
+        "| scenario | isrscope packets (to/from server) | gdb packets | packet ratio | gdb + all registers: packets, ratio | isrscope round trips | gdb round trips | isrscope bytes | gdb bytes | isrscope ms (median of {REPEAT}) | gdb ms | time ratio |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let (mut ours_total, mut gdb_total) = (0u64, 0u64);
+    let mut where_they_go = Vec::new();
     for name in SCENARIOS {
         let s = all
             .iter()
@@ -152,8 +180,9 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..REPEAT {
             ours.push(isrscope_job(s));
-            theirs.push(gdb_job(s));
+            theirs.push(gdb_job(s, false));
         }
+        let all = gdb_job(s, true).counts;
         let (o, g) = (ours[0].counts, theirs[0].counts);
         // The counts do not depend on timing: every run of a tool sends the same packets.
         for r in &ours {
@@ -161,15 +190,22 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
         }
         let to = median(ours.iter().map(|r| r.wall).collect());
         let tg = median(theirs.iter().map(|r| r.wall).collect());
+        where_they_go.push(format!(
+            "- {name}: isrscope: {}; gdb: {}",
+            breakdown(&ours[0].requests),
+            breakdown(&theirs[0].requests)
+        ));
         ours_total += o.to_server;
         gdb_total += g.to_server;
         println!(
-            "| {name} | {}/{} | {}/{} | {:.2} | {} | {} | {} | {} | {} | {} | {:.2} |",
+            "| {name} | {}/{} | {}/{} | {:.2} | {}, {:.2} | {} | {} | {} | {} | {} | {} | {:.2} |",
             o.to_server,
             o.to_client,
             g.to_server,
             g.to_client,
             o.to_server as f64 / g.to_server as f64,
+            all.to_server,
+            o.to_server as f64 / all.to_server as f64,
             o.round_trips,
             g.round_trips,
             o.bytes_to_server + o.bytes_to_client,
@@ -183,4 +219,5 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
         "total packets to the server: isrscope {ours_total}, gdb {gdb_total}, ratio {:.3}",
         ours_total as f64 / gdb_total as f64
     );
+    println!("\nWhere the packets go (to the server):\n{}", where_they_go.join("\n"));
 }

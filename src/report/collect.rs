@@ -159,11 +159,7 @@ pub fn collect_with_backtrace(
     }
     if let Some(bt) = &backtrace {
         if let Some(so) = &bt.stack_overflow {
-            let mut msg = so.explanation.clone();
-            if let Some(r) = &so.recursion {
-                msg.push_str(&format!(" Heuristic: {} appears {} times on the stack (recursion).", r.function, r.count));
-            }
-            findings.push(Finding::new("stack-overflow", Severity::Error, msg));
+            findings.push(Finding::new("stack-overflow", Severity::Error, so.explanation.clone()));
         }
         let complete = matches!(
             bt.termination,
@@ -172,7 +168,9 @@ pub fn collect_with_backtrace(
         if !complete {
             findings.push(Finding::new("unwind-incomplete", Severity::Warning, format!("the backtrace is incomplete: {}", bt.termination)));
         }
-        for w in &bt.warnings {
+        // The overflow's explanation is already its own finding.
+        let overflow = bt.stack_overflow.as_ref().map(|so| so.explanation.as_str());
+        for w in bt.warnings.iter().filter(|w| Some(w.as_str()) != overflow) {
             findings.push(Finding::new("unwind-note", Severity::Info, w.clone()));
         }
     }
@@ -376,6 +374,13 @@ fn summarize(
         s.push_str(p);
         s.push_str(": ");
     }
+    if let (Some(so), Some(f)) = (bt.and_then(|b| b.stack_overflow.as_ref()), fault) {
+        s.push_str(&format!("Stack overflow: {} on {} with {}", f.class, so.stack, so.sp_text()));
+        if let Some(r) = &so.recursion {
+            s.push_str(&format!("; {} repeats {} times on the stack (heuristic)", r.function, r.count));
+        }
+        return s;
+    }
     match (exception, fault) {
         (_, Some(f)) => {
             if f.class == FaultClass::HardFault && f.primary != FaultClass::HardFault {
@@ -394,9 +399,6 @@ fn summarize(
             }
             if let Some(a) = f.bfar.or(f.mmfar) {
                 s.push_str(&format!(" at {a:#010x}"));
-            }
-            if bt.is_some_and(|b| b.stack_overflow.is_some()) {
-                s.push_str(" (stack overflow)");
             }
             if let Some(e) = after_entry {
                 s.push_str(&format!(" in {}", describe_function(e)));

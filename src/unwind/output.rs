@@ -194,6 +194,17 @@ pub struct StackOverflow {
     pub explanation: String,
 }
 
+impl StackOverflow {
+    /// "SP 0x1fffffb8, 72 bytes below the start of RAM (0x20000000)", for one-line summaries.
+    pub fn sp_text(&self) -> String {
+        match (self.boundary, self.overflow_bytes) {
+            (Some(b), n) if n > 0 => format!("SP {:#010x}, {n} bytes below {} ({b:#010x})", self.sp, self.boundary_name),
+            (Some(b), _) => format!("SP {:#010x} at {} ({b:#010x})", self.sp, self.boundary_name),
+            (None, _) => format!("SP {:#010x}", self.sp),
+        }
+    }
+}
+
 /// A function found many times among the return addresses left on the stack.
 /// Heuristic: built from a scan for return addresses that follow a BL/BLX.
 #[derive(Clone, Debug, Serialize)]

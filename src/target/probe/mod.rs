@@ -51,7 +51,10 @@ const HALT_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum RunState {
     Halted(StopReason),
+    /// Running, or sleeping: the core executes (or waits) on its own.
     Running,
+    /// DHCSR.S_LOCKUP: not halted, not executing; halted when its registers are needed.
+    LockedUp,
 }
 
 /// A Cortex-M core behind a debug probe.
@@ -120,6 +123,7 @@ impl ProbeTarget {
         let mut core = core_of(link.as_mut(), false, doing)?;
         let state = match core.status().map_err(|e| convert::target_error(e, doing))? {
             CoreStatus::Halted(reason) => RunState::Halted(convert_reason(core.as_mut(), reason)),
+            CoreStatus::LockedUp => RunState::LockedUp,
             _ => RunState::Running,
         };
         drop(core);
@@ -150,15 +154,18 @@ impl ProbeTarget {
     }
 
     /// Register access needs a halted core. One that stopped by itself since the last
-    /// look counts, and so does a locked-up one: it is halted here (the lockup is the
-    /// stop), so a report on it can read its registers.
+    /// look counts, and so does a locked-up one: it is halted here (halting ends the
+    /// lockup; the stop is the lockup), so a report on it can read its registers.
     fn halted(&mut self, doing: &str) -> Result<()> {
         if self.state == RunState::Running {
             self.poll()?;
         }
+        if self.state == RunState::LockedUp {
+            self.halt(HALT_TIMEOUT)?;
+        }
         match self.state {
             RunState::Halted(_) => Ok(()),
-            RunState::Running => Err(TargetError::NotHalted(doing.into())),
+            _ => Err(TargetError::NotHalted(doing.into())),
         }
     }
 
@@ -283,26 +290,27 @@ impl ProbeTarget {
         Ok(reason)
     }
 
-    /// Polls the running core once; `Some` when it stopped (a lockup is halted).
+    /// Looks at the core once (it is not halted as far as isrscope knows) and keeps
+    /// what it sees; `Some` when it stopped: halted (the reason read once) or locked up.
     fn poll(&mut self) -> Result<Option<StopReason>> {
         let mut core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
         let status = core
             .status()
             .map_err(|e| convert::target_error(e, "polling the core"))?;
-        let reason = match status {
-            CoreStatus::Halted(reason) => convert_reason(core.as_mut(), reason),
-            CoreStatus::LockedUp => {
-                // Halting takes the core out of lockup and makes its registers readable.
-                core.halt(HALT_TIMEOUT)
-                    .map_err(|e| convert::target_error(e, "halting the locked-up core"))?;
-                StopReason::Lockup
+        let (state, stop) = match status {
+            CoreStatus::Halted(reason) => {
+                let reason = convert_reason(core.as_mut(), reason);
+                (RunState::Halted(reason.clone()), Some(reason))
             }
-            _ => return Ok(None),
+            CoreStatus::LockedUp => (RunState::LockedUp, Some(StopReason::Lockup)),
+            _ => (RunState::Running, None),
         };
         drop(core);
-        self.forget_state();
-        self.state = RunState::Halted(reason.clone());
-        Ok(Some(reason))
+        if state != self.state {
+            self.forget_state();
+        }
+        self.state = state;
+        Ok(stop)
     }
 
     /// Clears our breakpoints and puts DEMCR's vector-catch bits back as found.
@@ -465,12 +473,14 @@ impl Target for ProbeTarget {
     }
 
     fn halt(&mut self, timeout: Duration) -> Result<StopReason> {
+        if self.state == RunState::Running {
+            // It may have stopped, or locked up, by itself since the last look.
+            self.poll()?;
+        }
         if let RunState::Halted(reason) = &self.state {
             return Ok(reason.clone());
         }
-        if let Some(reason) = self.poll()? {
-            return Ok(reason);
-        }
+        let locked_up = self.state == RunState::LockedUp;
         let mut core = core_of(self.link.as_mut(), self.detached, "halting the core")?;
         core.halt(timeout)
             .map_err(|e| convert::target_error(e, "halting the core"))?;
@@ -480,6 +490,7 @@ impl Target for ProbeTarget {
             .status()
             .map_err(|e| convert::target_error(e, "reading why the core halted"))?
         {
+            _ if locked_up => StopReason::Lockup,
             CoreStatus::Halted(r) => convert_reason(core.as_mut(), r),
             _ => StopReason::Requested,
         };
@@ -490,8 +501,13 @@ impl Target for ProbeTarget {
     }
 
     fn resume(&mut self) -> Result<()> {
-        if self.state == RunState::Running {
-            return Ok(());
+        match self.state {
+            RunState::Running => return Ok(()),
+            // It runs again from where it locked up (and likely locks up again).
+            RunState::LockedUp => {
+                self.halt(HALT_TIMEOUT)?;
+            }
+            RunState::Halted(_) => {}
         }
         let pc = self.read_register(reg::PC)?;
         if self.breakpoints.contains_key(&(pc & !1)) {
@@ -516,14 +532,9 @@ impl Target for ProbeTarget {
                 reason: reason.clone(),
             });
         }
-        let mut core = core_of(
-            self.link.as_mut(),
-            self.detached,
-            "reading the core's state",
-        )?;
-        let status = core
-            .status()
-            .map_err(|e| convert::target_error(e, "reading the core's state"))?;
+        let doing = "reading the core's state";
+        let mut core = core_of(self.link.as_mut(), self.detached, doing)?;
+        let status = core.status().map_err(|e| convert::target_error(e, doing))?;
         let mut reason = None;
         let state = convert::core_state(status, |r| {
             let converted = convert_reason(core.as_mut(), r);
@@ -531,19 +542,26 @@ impl Target for ProbeTarget {
             converted
         });
         drop(core);
-        if let Some(reason) = reason {
+        let run_state = match (reason, &state) {
             // The halt reason was read (and DFSR cleared): keep it.
+            (Some(reason), _) => RunState::Halted(reason),
+            (None, CoreState::LockedUp) => RunState::LockedUp,
+            (None, _) => RunState::Running,
+        };
+        if run_state != self.state {
             self.forget_state();
-            self.state = RunState::Halted(reason);
         }
+        self.state = run_state;
         Ok(state)
     }
 
     fn wait_for_stop(&mut self, timeout: Duration) -> Result<Option<StopReason>> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let RunState::Halted(reason) = &self.state {
-                return Ok(Some(reason.clone()));
+            match &self.state {
+                RunState::Halted(reason) => return Ok(Some(reason.clone())),
+                RunState::LockedUp => return Ok(Some(StopReason::Lockup)),
+                RunState::Running => {}
             }
             if let Some(reason) = self.poll()? {
                 return Ok(Some(reason));
@@ -668,16 +686,14 @@ impl Target for ProbeTarget {
         if self.detached {
             return Ok(());
         }
-        if self.state == RunState::Running && !resume {
+        let halted = matches!(self.state, RunState::Halted(_));
+        if !halted && !resume {
             self.halt(HALT_TIMEOUT)?;
         }
-        // FPB comparators and DEMCR are memory-mapped: restored whether or not the core runs.
+        // FPB comparators and DEMCR are memory-mapped: restored whether or not the core
+        // runs. A core found running (or locked up) and not to be halted is left so.
         let restored = self.restore();
-        let resumed = if resume && self.state != RunState::Running {
-            self.run()
-        } else {
-            Ok(())
-        };
+        let resumed = if resume && halted { self.run() } else { Ok(()) };
         self.forget_state();
         self.detached = true;
         restored.and(resumed)
@@ -688,7 +704,7 @@ impl Drop for ProbeTarget {
     fn drop(&mut self) {
         // Best effort: leave no breakpoint or vector catch behind, the core as it is.
         if !self.detached {
-            let _ = self.detach(self.state == RunState::Running);
+            let _ = self.detach(!matches!(self.state, RunState::Halted(_)));
         }
     }
 }

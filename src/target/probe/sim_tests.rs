@@ -188,7 +188,7 @@ impl CoreAccess for SimLink {
         Ok(())
     }
     fn read_32(&mut self, address: u32, buf: &mut [u32]) -> Result<(), Error> {
-        if address >= 0x6000_0000 && address < 0xE000_0000 {
+        if (0x6000_0000..0xE000_0000).contains(&address) {
             return Err(Error::Other("AP transfer fault".into()));
         }
         buf.fill(0x2222_2222);
@@ -502,7 +502,7 @@ fn a_locked_up_core_is_reported_then_halted_to_be_read() {
 }
 
 #[test]
-fn waiting_for_a_lockup_halts_it() {
+fn a_lockup_is_a_stop_to_wait_for_and_halting_ends_it() {
     let (mut t, sim) = lab();
     sim.borrow_mut().lockup_at = Some(0x102);
     t.resume().unwrap();
@@ -510,7 +510,13 @@ fn waiting_for_a_lockup_halts_it() {
         t.wait_for_stop(Duration::from_millis(50)).unwrap(),
         Some(StopReason::Lockup)
     );
+    assert!(!sim.borrow().halted, "waiting does not change the core");
+    assert_eq!(
+        t.halt(Duration::from_millis(10)).unwrap(),
+        StopReason::Lockup
+    );
     assert!(sim.borrow().halted);
+    assert_eq!(t.read_register(reg::PC).unwrap(), 0x102);
 }
 
 #[test]
@@ -606,7 +612,8 @@ fn detach_leaves_the_core_as_asked() {
     let (mut t, sim) = lab();
     t.set_breakpoint(0x3000, BreakpointKind::Hardware).unwrap();
     t.detach(true).unwrap();
-    assert!(!sim.borrow().halted || sim.borrow().pc() == 0x200);
+    assert!(!sim.borrow().halted, "resumed");
+    assert!(sim.borrow().comparators.is_empty());
     let (t, sim) = lab();
     drop(t);
     assert!(
