@@ -137,7 +137,9 @@ pub(crate) fn stop_for_report(
         }
         disarmed?;
     }
-    Ok(CollectOptions { stop, preface, ..CollectOptions::default() })
+    // A backend that sees lockup (a probe: DHCSR.S_LOCKUP) reports it as the stop.
+    let locked_up = matches!(stop, Some(StopReason::Lockup));
+    Ok(CollectOptions { stop, preface, locked_up, ..CollectOptions::default() })
 }
 
 /// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
