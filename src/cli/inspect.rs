@@ -21,7 +21,7 @@ pub struct InspectArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub elf: ElfArg,
-    /// Output format: a readable report, or the JSON contract of docs/report-json.md.
+    /// Output format: a readable report, or the JSON contract of docs/inspect.md.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// How long to wait for a fault, in seconds.

@@ -1,6 +1,6 @@
 //! The fault report: one value that `inspect` (live) and `analyze` (post-mortem) build
 //! through the same code, and that renders as text ([`text`]) or JSON (serde; the
-//! contract is documented in docs/report-json.md).
+//! contract is documented in docs/inspect.md).
 //!
 //! Building it ([`collect`]) reads the target; rendering never does.
 
