@@ -221,7 +221,8 @@ fn every_lab_scenario_stops_where_the_manifest_says() {
 fn the_manifest_covers_every_scenario_of_issue_2() {
     let scenarios = manifest::load();
     let has = |family: &str, pred: &dyn Fn(&Scenario) -> bool| scenarios.iter().any(|s| s.family == family && pred(s));
-    let cases: [(&str, &dyn Fn(&Scenario) -> bool); 14] = [
+    type Case<'a> = (&'a str, &'a dyn Fn(&Scenario) -> bool);
+    let cases: [Case; 14] = [
         ("lockup", &|s| s.kind == "lockup"),
         ("precise BusFault", &|s| s.exception.as_deref() == Some("BusFault") && s.cfsr.contains(&"PRECISERR".into())),
         ("FORCED HardFault", &|s| s.hfsr.contains(&"FORCED".into())),

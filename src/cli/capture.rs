@@ -14,7 +14,7 @@ use crate::coredump::{ElfIdentity, RegionKind};
 use crate::debuginfo::Image;
 
 use super::connect::connect;
-use super::inspect::{WaitOptions, resolve_breaks, stop_for_report};
+use super::inspect::{WaitArgs, resolve_breaks, stop_for_report};
 use super::{ElfArg, Format, TargetArgs, use_color};
 use crate::report;
 
@@ -31,21 +31,8 @@ pub struct CaptureArgs {
     /// 0x20000000:0x20000 or 0x20000000:128K.
     #[arg(long, value_name = "START:LEN", value_parser = parse_region)]
     pub region: Vec<(u32, u32)>,
-    /// How long to wait for a fault, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
-    /// Do not wait for a fault: halt now and capture the state as it is.
-    #[arg(long)]
-    pub no_wait: bool,
-    /// Keep the core halted afterwards (default: resume it, as it was found running).
-    #[arg(long)]
-    pub halt: bool,
-    /// Also stop when this function (or address) is reached.
-    #[arg(long, value_name = "SYMBOL|ADDR")]
-    pub break_at: Vec<String>,
-    /// Do not catch faults: stop only at --break-at.
-    #[arg(long, requires = "break_at")]
-    pub no_catch: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
     /// Also print the live report of the captured stop on stdout, as `inspect` would
     /// (the one `analyze` reproduces from the file).
     #[arg(long, value_enum, value_name = "text|json")]
@@ -57,7 +44,6 @@ const PROGRESS_FROM: u64 = 256 * 1024;
 
 /// Runs the command: 0 when the dump is written (whatever the target was doing).
 pub fn run(args: &CaptureArgs) -> Result<u8> {
-    let timeout = Duration::from_secs_f64(args.timeout.max(0.0));
     let elf_path = args.elf.elf.as_deref();
     let image = match elf_path {
         Some(path) => Some(Image::open(path).with_context(|| format!("reading {}", path.display()))?),
@@ -74,13 +60,13 @@ pub fn run(args: &CaptureArgs) -> Result<u8> {
     if regions.is_empty() {
         bail!("nothing to capture: give --elf (its RAM regions are captured) or --region START:LEN");
     }
-    let breaks = resolve_breaks(&args.break_at, image.as_ref())?;
+    let breaks = resolve_breaks(&args.wait.break_at, image.as_ref())?;
     let identity = image.as_ref().map(|i| ElfIdentity::of(i, elf_path));
 
     let mut conn = connect(&args.target, elf_path, Duration::from_secs(5))?;
     let result = (|| {
         let target = conn.target.as_mut();
-        let wait = WaitOptions { no_wait: args.no_wait, no_catch: args.no_catch, timeout };
+        let wait = args.wait.options();
         let collect = stop_for_report(target, image.as_ref(), &breaks, &wait)?;
         let opts = CaptureOptions { regions, collect, elf: identity };
         let total: u64 = opts.regions.iter().map(|r| u64::from(r.len)).sum();
@@ -103,7 +89,7 @@ pub fn run(args: &CaptureArgs) -> Result<u8> {
         got.context("capturing the core")
     })();
     // Leave the target as found, whatever happened (see inspect).
-    let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.halt) };
+    let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.wait.halt) };
     let (dump, report) = result?;
     // The dump is written even when detaching fails: it is what was asked for; the
     // error still sets exit 1.

@@ -24,10 +24,17 @@ pub struct InspectArgs {
     /// Output format: a readable report, or the JSON contract of docs/inspect.md.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// Where to stop before reading the target: shared by `inspect` and `capture`.
+#[derive(Args, Debug, Clone)]
+pub struct WaitArgs {
     /// How long to wait for a fault, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub timeout: f64,
-    /// Do not wait for a fault: halt now and report the state as it is.
+    /// Do not wait for a fault: halt now and take the state as it is.
     #[arg(long)]
     pub no_wait: bool,
     /// Keep the core halted afterwards (default: resume it, as it was found running).
@@ -42,19 +49,28 @@ pub struct InspectArgs {
     pub no_catch: bool,
 }
 
+impl WaitArgs {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout.max(0.0))
+    }
+
+    pub(crate) fn options(&self) -> WaitOptions {
+        WaitOptions { no_wait: self.no_wait, no_catch: self.no_catch, timeout: self.timeout() }
+    }
+}
+
 /// Runs the command; returns the exit code of the report's outcome.
 pub fn run(args: &InspectArgs) -> Result<u8> {
-    let timeout = Duration::from_secs_f64(args.timeout.max(0.0));
     let image = match &args.elf.elf {
         Some(path) => Some(Image::open(path).with_context(|| format!("reading {}", path.display()))?),
         None => None,
     };
-    let breaks = resolve_breaks(&args.break_at, image.as_ref())?;
+    let breaks = resolve_breaks(&args.wait.break_at, image.as_ref())?;
     let mut conn = connect(&args.target, args.elf.elf.as_deref(), Duration::from_secs(5))?;
-    let result = inspect(&mut conn, image.as_ref(), &breaks, args, timeout);
+    let result = inspect(&mut conn, image.as_ref(), &breaks, args);
     // Leave the target as found whatever happened: breakpoints cleared, resumed unless
     // --halt. A QEMU isrscope started ends with it.
-    let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.halt) };
+    let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.wait.halt) };
     let report = match result {
         Ok(report) => report,
         Err(e) => match e.chain().find_map(|c| c.downcast_ref::<TargetError>()) {
@@ -79,10 +95,9 @@ fn inspect(
     image: Option<&Image>,
     breaks: &[u32],
     args: &InspectArgs,
-    timeout: Duration,
 ) -> Result<Report> {
     let target = conn.target.as_mut();
-    let wait = WaitOptions { no_wait: args.no_wait, no_catch: args.no_catch, timeout };
+    let wait = args.wait.options();
     let opts = stop_for_report(target, image, breaks, &wait)?;
     Ok(report::collect(target, image, &opts)?)
 }
@@ -139,7 +154,7 @@ pub(crate) fn stop_for_report(
     }
     // A backend that sees lockup (a probe: DHCSR.S_LOCKUP) reports it as the stop.
     let locked_up = matches!(stop, Some(StopReason::Lockup));
-    Ok(CollectOptions { stop, preface, locked_up, ..CollectOptions::default() })
+    Ok(CollectOptions { stop, preface, locked_up })
 }
 
 /// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
