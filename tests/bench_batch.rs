@@ -98,6 +98,6 @@ fn benchmark_batch_post_mortem_against_gdb() {
     println!("| firmware | dump size | isrscope analyze DIR --jobs 2 | gdb-multiarch, 2 at a time | rate ratio |");
     println!("|---|---|---|---|---|");
     let isr = common::repo_root().join("firmware-samples/build/c/isr-fault.elf");
-    bench("lab c-isr-fault (BusFault in an ISR)", "netduinoplus2", &isr, None, 400, 40);
+    bench("lab c-isr-fault (BusFault in an ISR)", "netduinoplus2", &isr, None, 1000, 40);
     bench("generated, 20 MB DWARF (stop 52 frames deep)", "mps2-an385", &big_elf(), Some("deepest"), 100, 10);
 }

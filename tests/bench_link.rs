@@ -221,3 +221,18 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
     );
     println!("\nWhere the packets go (to the server):\n{}", where_they_go.join("\n"));
 }
+
+/// A budget, not a benchmark (runs in the normal suite): catching and reporting the
+/// c-busfault lab fault takes at most 48 packets (the figure in docs/performance.md)
+/// and at most a quarter of gdb-multiarch's for the same job. Counts, never times: a
+/// change that spends more packets on the link fails here and must update the doc.
+#[test]
+fn inspect_stays_within_its_packet_budget() {
+    let all = manifest::load();
+    let s = all.iter().find(|s| s.name == "c-busfault").unwrap();
+    let ours = isrscope_job(s);
+    let gdb = gdb_job(s, false);
+    let (o, g) = (ours.counts.to_server, gdb.counts.to_server);
+    assert!(o <= 48, "isrscope sent {o} packets (budget 48): {}", breakdown(&ours.requests));
+    assert!(o * 4 <= g, "isrscope {o} packets, gdb {g}: more than a quarter");
+}

@@ -1,8 +1,9 @@
 //! Fault injection on the GDB link, through the real binary: `isrscope inspect --gdb
-//! unix:SOCK` against a test peer that misbehaves on cue (tests/support_fake_gdb), and
-//! `--qemu` with a QEMU whose gdbstub misbehaves or that dies. Every case must end
-//! within the timeout with exit code 1, an error that says what was being done, no
-//! panic, and (with `--qemu`) no QEMU process left behind. See docs/robustness.md.
+//! unix:SOCK` (and `vectors`, `capture`) against a test peer that misbehaves on cue
+//! (tests/support_fake_gdb), and `--qemu` with a QEMU whose gdbstub misbehaves or that
+//! dies. Every case must end within the timeout with exit code 1, an error that says
+//! what was being done, no panic, and (with `--qemu`) no QEMU process left behind.
+//! See docs/robustness.md.
 
 mod support_fake_gdb;
 
@@ -317,6 +318,18 @@ fn a_core_that_never_stops_times_out_and_is_reported() {
 }
 
 #[test]
+fn a_core_that_ignores_the_interrupt_after_the_timeout_is_given_up() {
+    // No stop within --timeout, and the server ignores the interrupt byte too.
+    let server = running_core(vec![
+        ("vCont;c", Act::Raw(Vec::new())),
+        ("\x03", Act::Silence),
+    ]);
+    let run = inspect(&server, &["--timeout", "1"]);
+    // --timeout, then the 5 s allowed for the halt, then slack.
+    assert_clear_failure(&run, Duration::from_secs(10), &["halting the core"]);
+}
+
+#[test]
 fn raw_console_output_packets_between_replies_are_tolerated() {
     let mut g = frame(b"O6869");
     g.extend(frame(g_in_hardfault().as_bytes()));
@@ -473,4 +486,73 @@ fn real_qemu_is_gone_after_a_fault_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(12), "{}", String::from_utf8_lossy(&out.stderr));
     assert_no_qemu_left(&dir.path().join("pids"));
+}
+
+// ---- The other commands that reach a target: `vectors` and `capture`.
+
+/// `vectors --gdb` and `capture --gdb` on the same broken links: exit 1, a clear error,
+/// no panic, in time; and `capture` leaves no dump (or partial dump) behind.
+#[test]
+fn vectors_and_capture_on_a_broken_link() {
+    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/firmware-samples/build/c/busfault.elf");
+    type Case = (&'static str, Vec<(&'static str, Act)>, Duration);
+    let cases: Vec<Case> = vec![
+        ("closes in the handshake", vec![("qXfer", Act::DropMidPacket)], QUICK),
+        ("garbage for memory", vec![("m", Act::Raw(vec![b'x'; 5000]))], QUICK),
+        ("E01 for the registers", vec![("g", Act::Reply("E01".into()))], QUICK),
+        ("stalls on memory", vec![("m", Act::StallMidPacket)], AFTER_TIMEOUT),
+    ];
+    // Each case in its own thread: two of them wait out the 5 s link timeout.
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for (what, script, limit) in &cases {
+            let failures = &failures;
+            scope.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let core = dir.path().join("out.core");
+                let core_s = core.to_str().unwrap().to_string();
+                for (cmd, args) in [
+                    ("vectors", vec!["vectors", "--elf", elf, "--halt"]),
+                    ("capture", vec!["capture", "--elf", elf, "--no-wait", "--output", &core_s]),
+                ] {
+                    // `vectors` reads registers one by one (`p`): a refused `g` does not
+                    // concern it.
+                    if cmd == "vectors" && what.starts_with("E01") {
+                        continue;
+                    }
+                    let server = faulted_core(script.clone());
+                    let address = server.address();
+                    let mut all = args.clone();
+                    all.extend(["--gdb", &address]);
+                    let run = isrscope(&all);
+                    let err = run.stderr();
+                    let out = String::from_utf8_lossy(&run.out.stdout);
+                    // `vectors` keeps the static check when the live half fails: it
+                    // reports it, with the failed reads as warnings, and never claims a
+                    // match it did not see.
+                    let partial = cmd == "vectors"
+                        && matches!(run.out.status.code(), Some(0) | Some(3))
+                        && out.contains("could not be read")
+                        && !out.contains("matches the ELF")
+                        && !out.contains("none enabled");
+                    let ok = (partial || (run.out.status.code() == Some(1) && err.starts_with("isrscope: error:")))
+                        && !err.contains("panicked")
+                        && run.elapsed < *limit;
+                    eprintln!("{cmd}, {what}: {:.1} s: {}", run.elapsed.as_secs_f64(), err.trim_end());
+                    if std::env::var_os("ROBUST_VERBOSE").is_some() {
+                        eprintln!("{out}");
+                    }
+                    if !ok {
+                        failures.lock().unwrap().push(format!("{cmd}, {what}: {:?} after {:?}: {err}", run.out.status, run.elapsed));
+                    }
+                }
+                let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+                if !left.is_empty() {
+                    failures.lock().unwrap().push(format!("capture, {what}: left {left:?}"));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -584,3 +584,16 @@ fn a_generated_probe_rs_dump_reads_back() {
         let _: &BTreeMap<String, u32> = &d.meta.registers;
     }
 }
+
+/// Regression: `regnum="4294967295"` overflowed the next register number (a panic in
+/// debug builds) and a 4-gigabit `bitsize` was accepted.
+#[test]
+fn a_huge_regnum_or_bitsize_in_a_target_description_is_not_a_crash() {
+    let mut no_annex = |n: &str| -> Result<String, TargetError> { Err(TargetError::Other(format!("no {n}"))) };
+    let huge_num = r#"<target><feature name="f"><reg name="r0" bitsize="32" regnum="4294967295"/><reg name="r1" bitsize="32"/></feature></target>"#;
+    let d = TargetDescription::load(huge_num, &mut no_annex).unwrap();
+    assert_eq!(d.registers.len(), 1, "r1 takes the same (saturated) number: {:?}", d.registers);
+    let huge_bits = r#"<target><feature name="f"><reg name="r0" bitsize="4294967295"/></feature></target>"#;
+    let e = TargetDescription::load(huge_bits, &mut no_annex).unwrap_err();
+    assert!(e.to_string().contains("no valid bitsize"), "{e}");
+}

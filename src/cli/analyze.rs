@@ -89,14 +89,15 @@ fn analyze_file(path: &Path, elf: Option<&Path>) -> Analysed {
         Some(p) => Some(Image::open(p).with_context(|| format!("reading {}", p.display()))?),
         None => None,
     };
-    analyze_with(path, image.as_ref(), elf)
+    let identity = image.as_ref().map(|i| ElfIdentity::of(i, elf));
+    analyze_with(path, image.as_ref(), identity.as_ref())
 }
 
-fn analyze_with(path: &Path, image: Option<&Image>, elf: Option<&Path>) -> Analysed {
+/// `identity` is the ELF's (it hashes the whole file: computed once, not per dump).
+fn analyze_with(path: &Path, image: Option<&Image>, identity: Option<&ElfIdentity>) -> Analysed {
     let dump = CoreDump::open(path)?;
-    let identity = image.map(|i| ElfIdentity::of(i, elf));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
-    let report = coredump::analyze::analyze(dump, &name, image, identity.as_ref())
+    let report = coredump::analyze::analyze(dump, &name, image, identity)
         .with_context(|| format!("analysing {}", path.display()))?;
     let mismatch = report
         .findings
@@ -142,10 +143,11 @@ fn run_dir(args: &AnalyzeArgs) -> Result<u8> {
             s.spawn(move || {
                 // Image is per thread: its lazy DWARF caches are not shared.
                 let image = elf.and_then(|p| Image::open(p).ok());
+                let identity = image.as_ref().map(|i| ElfIdentity::of(i, elf));
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(path) = files.get(i) else { break };
-                    if tx.send((i, analyze_with(path, image.as_ref(), elf))).is_err() {
+                    if tx.send((i, analyze_with(path, image.as_ref(), identity.as_ref()))).is_err() {
                         break;
                     }
                 }

@@ -105,13 +105,20 @@ pub fn render(report: &VectorReport, color: bool) -> String {
         if let Some(f) = &l.flash {
             let how = if f.mode == FlashMode::Sample { "sampled" } else { "full" };
             let bad = f.mismatched().count();
+            // A section that could not be read was not compared: never call it a match.
+            let unread = f.sections.iter().filter(|s| s.unreadable.is_some()).count();
             let _ = writeln!(
                 o,
                 "Flash:    {how} comparison, {} of {} bytes in {} section(s): {}",
                 f.compared_bytes,
                 f.total_bytes,
                 f.sections.len(),
-                if bad == 0 { "matches the ELF".to_string() } else { format!("{bad} section(s) differ") }
+                match (bad, unread) {
+                    (0, 0) => "matches the ELF".to_string(),
+                    (0, u) => format!("{u} section(s) could not be read (see the findings)"),
+                    (b, 0) => format!("{b} section(s) differ"),
+                    (b, u) => format!("{b} section(s) differ, {u} could not be read"),
+                }
             );
         }
         if let Some(v) = &l.verdict {
@@ -133,7 +140,11 @@ pub fn render(report: &VectorReport, color: bool) -> String {
         if let Some(m) = &l.masks {
             let _ = writeln!(o, "Masks:    PRIMASK {} FAULTMASK {} BASEPRI {:#04x}", m.primask as u8, m.faultmask as u8, m.basepri);
         }
-        if l.irqs.is_empty() {
+        // IRQ states need both the NVIC and the SCB (live.rs names the failed reads).
+        let irqs_unknown = l.unreadable.iter().any(|u| u.starts_with("NVIC") || u.starts_with("SCB"));
+        if l.irqs.is_empty() && irqs_unknown {
+            let _ = writeln!(o, "IRQs:     unknown (the NVIC or SCB could not be read; see the findings)");
+        } else if l.irqs.is_empty() {
             let _ = writeln!(o, "IRQs:     none enabled, pending or active");
         }
         for q in &l.irqs {

@@ -74,6 +74,8 @@ pub struct Measured {
 }
 
 /// Runs `cmd` to completion, reaping it with `wait4` to get its own resource usage.
+// The child is reaped by `wait4`, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 pub fn measure(cmd: &mut Command) -> Measured {
     let started = Instant::now();
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();

@@ -138,10 +138,14 @@ fn serve(
                 buf.drain(..hash + 3);
                 break Some(p);
             }
-            // Interrupt byte: answer like QEMU.
+            // Interrupt byte: answer like QEMU (unless the script has "\x03" => Silence:
+            // a server that ignores it).
             if let Some(pos) = buf.iter().position(|&b| b == 0x03) {
                 buf.remove(pos);
-                let _ = s.write_all(&frame(b"T02thread:01;"));
+                let ignore = script.iter().any(|(t, a)| *t == "\x03" && matches!(a, Act::Silence));
+                if !ignore {
+                    let _ = s.write_all(&frame(b"T02thread:01;"));
+                }
                 continue;
             }
             match s.read(&mut chunk) {
