@@ -154,7 +154,7 @@ pub(crate) fn stop_for_report(
     }
     // A backend that sees lockup (a probe: DHCSR.S_LOCKUP) reports it as the stop.
     let locked_up = matches!(stop, Some(StopReason::Lockup));
-    Ok(CollectOptions { stop, preface, locked_up })
+    Ok(CollectOptions { stop, preface, locked_up, all_registers: false })
 }
 
 /// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on

@@ -21,6 +21,8 @@ pub fn analyze(dump: CoreDump, name: &str, image: Option<&Image>, elf: Option<&E
         stop: dump.meta.stop.as_ref().map(Into::into),
         locked_up: dump.meta.locked_up,
         preface: dump.meta.preface.clone(),
+        // The same registers inspect's live report reads, so the JSON is the same.
+        all_registers: false,
     };
     let warnings = dump.warnings.clone();
     let mut target = CoreDumpTarget::new(dump, name);

@@ -10,7 +10,7 @@ use crate::model::arch::{CpuId, Profile};
 use crate::model::exception::ExceptionNumber;
 use crate::model::fault::{FaultAnalysis, FaultClass, FaultContext, FaultRegisters};
 use crate::model::frame::FpSource;
-use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock};
+use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock, fpu};
 use crate::target::{StopReason, Target, TargetError, reg};
 use crate::unwind::{self, Frame, Termination, UnwindOptions};
 
@@ -28,6 +28,28 @@ pub struct CollectOptions {
     pub locked_up: bool,
     /// Say this first (e.g. "no fault within 5 s").
     pub preface: Option<String>,
+    /// Read every register the target has, the FP bank included. Otherwise the FP
+    /// registers are read only when they are needed (lazy stacking pending): over a
+    /// GDB server each is one request, most of a report's link cost.
+    pub all_registers: bool,
+}
+
+/// The registers a report always reads: the core and system registers (the v8-M
+/// banked ones where present). The FP bank is read on demand (see `all_registers`).
+const REPORT_REGISTERS: [&str; 29] = [
+    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12",
+    reg::SP, reg::LR, reg::PC, reg::XPSR, reg::MSP, reg::PSP, reg::PRIMASK, reg::BASEPRI,
+    reg::FAULTMASK, reg::CONTROL, reg::MSP_NS, reg::PSP_NS, reg::MSP_S, reg::PSP_S, reg::MSPLIM, reg::PSPLIM,
+];
+
+/// FPCCR.LSPACT: lazy FP stacking was pending, so the live S0-S15 and FPSCR belong to
+/// the interrupted context.
+fn lazy_fp_pending(target: &mut dyn Target, profile: Option<Profile>) -> bool {
+    if !profile.is_none_or(Profile::may_have_fpu) {
+        return false;
+    }
+    let mut fpccr = [0u8; 4];
+    target.read_memory(fpu::FPCCR, &mut fpccr).is_ok_and(|()| u32::from_le_bytes(fpccr) & fpu::FPCCR_LSPACT != 0)
 }
 
 /// Reads the halted core behind `target` and explains it. `image` symbolizes and
@@ -43,7 +65,8 @@ pub fn collect_with_backtrace(
     image: Option<&Image>,
     opts: &CollectOptions,
 ) -> Result<(Report, Option<unwind::Backtrace>), TargetError> {
-    let registers = target.read_registers()?;
+    let mut registers =
+        if opts.all_registers { target.read_registers()? } else { target.read_register_set(&REPORT_REGISTERS)? };
     let mut findings = Vec::new();
 
     let mut scb_bytes = [0u8; SCB_BLOCK_LEN];
@@ -56,6 +79,13 @@ pub fn collect_with_backtrace(
     };
     let cpuid = scb.map(|s| CpuId::decode(s.cpuid));
     let profile = cpuid.and_then(|c| c.profile);
+    if !opts.all_registers && lazy_fp_pending(target, profile) {
+        let fp: Vec<String> = (0..16).map(reg::s).chain([reg::FPSCR.to_string()]).collect();
+        let names: Vec<&str> = fp.iter().map(String::as_str).collect();
+        for (name, value) in target.read_register_set(&names)?.iter() {
+            registers.insert(name, value);
+        }
+    }
 
     let xpsr = registers.get(reg::XPSR).unwrap_or(0);
     let active = ExceptionNumber::from_xpsr(xpsr);

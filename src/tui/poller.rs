@@ -230,7 +230,7 @@ impl Poller {
 
     /// Reads the halted core into a new view.
     fn refresh(&mut self, stop: Option<StopReason>, locked_up: bool) {
-        let opts = CollectOptions { stop: stop.clone(), locked_up, preface: None };
+        let opts = CollectOptions { stop: stop.clone(), locked_up, preface: None, all_registers: true };
         match halted_view(self.target.as_mut(), self.image.as_ref(), &opts, &mut self.sources) {
             Ok(view) => {
                 if !locked_up {
