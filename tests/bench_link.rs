@@ -222,17 +222,50 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
     println!("\nWhere the packets go (to the server):\n{}", where_they_go.join("\n"));
 }
 
-/// A budget, not a benchmark (runs in the normal suite): catching and reporting the
-/// c-busfault lab fault takes at most 34 packets (the figure in docs/performance.md)
-/// and at most a fifth of gdb-multiarch's for the same job. Counts, never times: a
-/// change that spends more packets on the link fails here and must update the doc.
+/// Packet budgets per scenario (the figures in docs/performance.md, plus a little room).
+const BUDGETS: [(&str, u64); 7] = [
+    ("c-busfault", 34),
+    ("c-isr-fault", 34),
+    ("c-psp-fp", 44),
+    ("c-stack-overflow", 40),
+    ("c-forced", 34),
+    ("rust-busfault", 32),
+    ("rust-isr-fault", 32),
+];
+
+/// A budget, not a benchmark (runs in the normal suite): catching and reporting each of
+/// the seven scenarios stays within its packet budget; c-busfault takes at most a fifth
+/// of gdb-multiarch's packets for the same job, the stack overflow (whose recursion scan
+/// reads a window of the stack, not all of RAM) at most a third and under 32 KiB on the
+/// wire, and all seven together at most a fifth. Counts, never times: a change that
+/// spends more packets on the link fails here and must update the doc.
 #[test]
 fn inspect_stays_within_its_packet_budget() {
     let all = manifest::load();
-    let s = all.iter().find(|s| s.name == "c-busfault").unwrap();
-    let ours = isrscope_job(s);
-    let gdb = gdb_job(s, false);
-    let (o, g) = (ours.counts.to_server, gdb.counts.to_server);
-    assert!(o <= 34, "isrscope sent {o} packets (budget 34): {}", breakdown(&ours.requests));
-    assert!(o * 5 <= g, "isrscope {o} packets, gdb {g}: more than a fifth");
+    let (mut ours_total, mut gdb_total) = (0, 0);
+    let mut table = Vec::new();
+    for (name, budget) in BUDGETS {
+        let s = all.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name}"));
+        let ours = isrscope_job(s);
+        let gdb = gdb_job(s, false);
+        let (o, g) = (ours.counts.to_server, gdb.counts.to_server);
+        assert!(o <= budget, "{name}: isrscope sent {o} packets (budget {budget}): {}", breakdown(&ours.requests));
+        match name {
+            "c-busfault" => assert!(o * 5 <= g, "{name}: isrscope {o} packets, gdb {g}: more than a fifth"),
+            "c-stack-overflow" => {
+                assert!(o * 3 <= g, "{name}: isrscope {o} packets, gdb {g}: more than a third");
+                let bytes = ours.counts.bytes_to_server + ours.counts.bytes_to_client;
+                assert!(bytes <= 32 * 1024, "{name}: {bytes} bytes on the link: the recursion scan read too much");
+            }
+            _ => {}
+        }
+        ours_total += o;
+        gdb_total += g;
+        table.push(format!("{name}: {o}/{g}"));
+    }
+    assert!(
+        ours_total * 5 <= gdb_total,
+        "all seven: isrscope {ours_total} packets, gdb {gdb_total}: more than a fifth ({})",
+        table.join(", ")
+    );
 }

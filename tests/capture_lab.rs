@@ -1,13 +1,18 @@
 //! `isrscope capture` against a QEMU it did not start (a GDB server, as on a lab rack):
-//! what the dump holds, and that the target is left as it was found.
+//! what the dump holds, and that the target is left as it was found (on the wire,
+//! through the counting proxy, and in what the core does next); and the progress bar
+//! for large captures, on a terminal only.
 
 mod common;
+mod support_fake_gdb;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use common::lab::Qemu;
 use common::manifest;
+use support_fake_gdb::proxy::Proxy;
 use isrscope::coredump::{CoreDump, RegionKind, SavedStop, Span};
 
 fn isrscope() -> Command {
@@ -62,29 +67,88 @@ fn a_capture_holds_registers_system_blocks_ram_and_metadata() {
     assert_eq!(m.gdb_sp, Some(m.registers["psp"]));
 }
 
+/// Captures through a counting proxy in front of `qemu`; returns the dump and the
+/// client's packets.
+fn capture_via_proxy(qemu: &Qemu, elf: &Path, out: &Path, extra: &[&str]) -> (CoreDump, Vec<String>) {
+    let proxy = Proxy::start(&qemu.socket());
+    let o = isrscope()
+        .args(["capture", "--timeout", "20", "--gdb"])
+        .arg(format!("unix:{}", proxy.socket().display()))
+        .arg("--elf")
+        .arg(elf)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "capture {extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+    std::thread::sleep(Duration::from_millis(100));
+    (CoreDump::open(out).unwrap(), proxy.requests())
+}
+
+/// Breakpoints inserted (`Z`) and not removed (`z`) by the end.
+fn breakpoints_left(requests: &[String]) -> Vec<String> {
+    let mut inserted: Vec<String> = Vec::new();
+    for r in requests {
+        if let Some(bp) = r.strip_prefix('Z') {
+            inserted.push(bp.to_string());
+        } else if let Some(bp) = r.strip_prefix('z')
+            && let Some(i) = inserted.iter().position(|b| b == bp)
+        {
+            inserted.remove(i);
+        }
+    }
+    inserted
+}
+
+/// The packets that make the core run, step or stop being debugged.
+fn run_control(requests: &[String]) -> Vec<&str> {
+    requests
+        .iter()
+        .map(String::as_str)
+        .filter(|r| matches!(*r, "c" | "s" | "D" | "k") || r.starts_with("vCont;") || r.starts_with(['C', 'S']) && r.len() <= 3)
+        .collect()
+}
+
 #[test]
 fn capture_leaves_the_target_as_found() {
     let s = manifest::load().into_iter().find(|s| s.name == "c-busfault").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let elf = s.elf_path();
 
-    // QEMU waits at reset (halted). --halt keeps it there: two captures agree.
+    // --halt, waiting for the fault: fault catching's breakpoints are all removed and
+    // the last run-control packet is the continue that ran to the fault; no `D` (which
+    // would let QEMU run on). A second capture sees the core exactly there.
     let qemu = Qemu::start(&s.machine, &elf);
-    let a = capture(&qemu, &elf, &dir.path().join("a.core"), &["--no-wait", "--halt"]);
-    let b = capture(&qemu, &elf, &dir.path().join("b.core"), &["--no-wait", "--halt"]);
+    let (a, wire) = capture_via_proxy(&qemu, &elf, &dir.path().join("a.core"), &["--halt"]);
+    assert!(wire.iter().any(|r| r.starts_with('Z')), "fault catching set breakpoints: {wire:?}");
+    assert_eq!(breakpoints_left(&wire), Vec::<String>::new(), "breakpoints left behind");
+    let control = run_control(&wire);
+    assert!(control.last().is_some_and(|c| *c == "c" || c.starts_with("vCont;c")), "left halted at the fault: {control:?}");
+    let (b, wire) = capture_via_proxy(&qemu, &elf, &dir.path().join("b.core"), &["--no-wait", "--halt"]);
+    assert_eq!(run_control(&wire), Vec::<&str>::new(), "--no-wait --halt never runs the core");
+    assert_eq!(breakpoints_left(&wire), Vec::<String>::new());
     assert_eq!(a.meta.registers["pc"], b.meta.registers["pc"], "a halted core stays halted");
-    assert_eq!(a.meta.registers["xpsr"] & 0x1ff, 0, "at reset: thread mode");
+    assert_eq!(b.meta.registers["xpsr"] & 0x1ff, 5, "in the BusFault handler");
 
-    // Without --halt the core runs on after the capture (a GDB server halts it when a
-    // client attaches; "as found" is running): it reaches its fault.
+    // Without --halt the core is let run at the end (`D`: a GDB server halts the core
+    // when a client attaches, so "as found" is running), with no breakpoint left: it
+    // reaches its fault by itself, as built.
     let qemu = Qemu::start(&s.machine, &elf);
-    let _ = capture(&qemu, &elf, &dir.path().join("c.core"), &["--no-wait"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let d = capture(&qemu, &elf, &dir.path().join("d.core"), &["--no-wait", "--halt"]);
+    let (c, wire) = capture_via_proxy(&qemu, &elf, &dir.path().join("c.core"), &["--no-wait"]);
+    assert_eq!(c.meta.registers["xpsr"] & 0x1ff, 0, "at reset: thread mode");
+    assert_eq!(breakpoints_left(&wire), Vec::<String>::new());
+    assert_eq!(run_control(&wire).last(), Some(&"D"), "the core was not let run: {wire:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let (d, _) = capture_via_proxy(&qemu, &elf, &dir.path().join("d.core"), &["--no-wait", "--halt"]);
     assert_eq!(d.meta.registers["xpsr"] & 0x1ff, 5, "it ran on into the BusFault handler");
-    // And no breakpoint of isrscope's is left in the code: the handler runs as built.
-    let e = capture(&qemu, &elf, &dir.path().join("e.core"), &["--halt"]);
+    // Waiting for the fault without --halt: catching's breakpoints set and removed, `D`.
+    let qemu = Qemu::start(&s.machine, &elf);
+    let (e, wire) = capture_via_proxy(&qemu, &elf, &dir.path().join("e.core"), &[]);
     assert!(e.meta.stop.is_some());
+    assert!(wire.iter().any(|r| r.starts_with('Z')), "{wire:?}");
+    assert_eq!(breakpoints_left(&wire), Vec::<String>::new());
+    assert_eq!(run_control(&wire).last(), Some(&"D"), "{wire:?}");
 }
 
 #[test]
@@ -129,4 +193,61 @@ fn a_capture_without_a_fault_keeps_what_inspect_says() {
     let live = report(&["inspect", "--qemu", &s.machine, "--timeout", "1"]);
     assert_eq!(live["summary"], post["summary"]);
     assert_eq!(live["target"], post["target"]);
+}
+
+/// Runs `command` in a shell on a private tmux server (a real terminal) and returns
+/// every byte it wrote to the terminal (`pipe-pane`), so a progress bar that is
+/// cleared at the end is still seen.
+fn on_a_terminal(command: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, done) = (dir.path().join("pane.log"), dir.path().join("done"));
+    let server = format!("isrscope-capture-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&server).args(args).output().expect("tmux (run scripts/setup.sh)");
+    let out = tmux(&["new-session", "-d", "-s", "t", "-x", "120", "-y", "30", "env", "TERM=xterm-256color", "bash", "--norc", "--noprofile"]);
+    assert!(out.status.success(), "tmux: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(tmux(&["pipe-pane", "-o", "-t", "t", &format!("cat >> {}", log.display())]).status.success());
+    let _ = tmux(&["send-keys", "-t", "t", &format!("{command}; echo $? > {}", done.display()), "Enter"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done.exists() {
+        assert!(std::time::Instant::now() < deadline, "{command} did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = tmux(&["kill-server"]);
+    assert_eq!(std::fs::read_to_string(&done).unwrap().trim(), "0", "{command}");
+    String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned()
+}
+
+/// From 256 KiB on, a progress bar on a terminal (stderr), none when stderr is piped;
+/// below 256 KiB none either. netduinoplus2 maps 128 KiB SRAM, 64 KiB CCM at
+/// 0x10000000 and 1 MiB flash: 128K + 64K + 64K of flash make the 256 KiB.
+#[test]
+fn large_captures_show_progress_on_a_terminal_only() {
+    let s = manifest::load().into_iter().find(|s| s.name == "c-busfault").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let regions = ["--region", "0x20000000:128K", "--region", "0x10000000:64K", "--region", "0x08000000:64K"];
+    let command = |out: &str, regions: &[&str]| {
+        format!(
+            "{} capture --qemu {} --no-wait --elf {} -o {} {}",
+            env!("CARGO_BIN_EXE_isrscope"),
+            s.machine,
+            s.elf_path().display(),
+            dir.path().join(out).display(),
+            regions.join(" ")
+        )
+    };
+    let terminal = on_a_terminal(&command("big.core", &regions));
+    assert!(terminal.contains("capturing RAM"), "no progress bar on the terminal:\n{terminal}");
+    assert!(terminal.contains("256.00 KiB"), "the bar counts the 256 KiB asked for:\n{terminal}");
+    let big = CoreDump::open(dir.path().join("big.core")).unwrap();
+    assert!(big.memory.len() >= 256 * 1024, "{} bytes", big.memory.len());
+
+    let small = on_a_terminal(&command("small.core", &regions[..4]));
+    assert!(!small.contains("capturing RAM"), "a bar below 256 KiB:\n{small}");
+    assert!(small.contains("isrscope: wrote"), "{small}");
+
+    let piped = Command::new("sh").arg("-c").arg(command("piped.core", &regions)).output().unwrap();
+    assert!(piped.status.success());
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("capturing RAM") && stderr.contains("isrscope: wrote"), "a bar on a pipe:\n{stderr}");
 }

@@ -136,7 +136,10 @@ fn symbolization_agrees_with_binutils_addr2line() {
         .arg(path)
         .args(addrs.iter().map(|a| format!("{a:#x}")))
         .output();
-    let Ok(out) = out else { return };
+    // binutils-arm-none-eabi is part of the test setup (scripts/setup.sh): without it
+    // this test fails rather than passing without having compared anything.
+    let out = out.expect("arm-none-eabi-addr2line not found: run scripts/setup.sh");
+    assert!(out.status.success(), "addr2line failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     // Output: "0x..." line, then (function, file:line) pairs.
     let mut expected: Vec<Vec<(String, u32)>> = Vec::new();
@@ -165,6 +168,50 @@ fn symbolization_agrees_with_binutils_addr2line() {
     assert!(saw_inline, "the fixture inlines poke() into level3");
     let s = image.symbolize(addrs[0]);
     assert!(s.frames[0].file.as_deref().unwrap().ends_with("fixture.c"));
+}
+
+/// Columns come from the DWARF line table: in the one-line `level2` of the C fixture,
+/// the call to level3 and the `counter++` after it are on the same line and told apart
+/// by their columns.
+#[test]
+fn symbolization_gives_the_column_of_each_statement() {
+    let Some(path) = c_fixture() else { return };
+    let image = Image::open(path).unwrap();
+    let source = std::fs::read_to_string(std::path::Path::new(DIR).join("fixture.c")).unwrap();
+    let (line_no, text) = source.lines().enumerate().find(|(_, l)| l.contains("void level2")).unwrap();
+    let column_of = |what: &str| text.find(what).unwrap() as u32 + 1;
+    let (call, increment) = (column_of("level3(x + 1)"), column_of("counter++"));
+    let f = image.symbols().by_name("level2").unwrap();
+    let mut columns = Vec::new();
+    for a in (f.address..f.address + f.size).step_by(2) {
+        let s = image.symbolize(a);
+        let frame = s.frames.last().unwrap();
+        if frame.line == Some(line_no as u32 + 1) {
+            let c = frame.column.unwrap_or_else(|| panic!("no column at {a:#x}"));
+            assert!(c >= 1 && c as usize <= text.len(), "column {c} at {a:#x} outside the line");
+            columns.push(c);
+        }
+    }
+    assert!(columns.contains(&call), "the call to level3 at column {call}: {columns:?}");
+    // GCC puts a postincrement at its operator: anywhere in `counter++` will do.
+    let within_increment = increment..increment + "counter++".len() as u32;
+    assert!(columns.iter().any(|c| within_increment.contains(c)), "counter++ at columns {within_increment:?}: {columns:?}");
+}
+
+/// The GNU build-id note when the linker writes one (`-Wl,--build-id`), as readelf
+/// shows it; none without.
+#[test]
+fn the_build_id_note_is_read() {
+    let Some(plain) = asm_fixture() else { return };
+    assert_eq!(Image::open(plain).unwrap().build_id(), None);
+    let path = build("fixture-asm-build-id", &["fixture.S"], &["-g", "-Wl,--build-id"]).unwrap();
+    let image = Image::open(&path).unwrap();
+    let out = Command::new("arm-none-eabi-readelf").arg("-n").arg(&path).output().expect("arm-none-eabi-readelf");
+    let notes = String::from_utf8(out.stdout).unwrap();
+    let expected = notes.lines().find_map(|l| l.trim().strip_prefix("Build ID: ")).expect("readelf shows a build id");
+    let got: String = image.build_id().expect("build id").iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, expected);
+    assert_eq!(got.len(), 40, "SHA-1, the linker's default");
 }
 
 #[test]
@@ -225,4 +272,31 @@ fn function_lookup_handles_aliases_and_unsized_symbols() {
     assert_eq!(table.function_at(0x23e).unwrap().name, "asm_blob", "unsized: up to the next function");
     assert_eq!(table.function_at(0x241).unwrap().name, "after");
     assert!(table.function_at(0x10).is_none());
+}
+
+/// The lab's Clang/LLVM sample (clang 14 + ld.lld, DWARF 5: `.debug_addr`,
+/// `.debug_str_offsets`, `.debug_line_str`, `.debug_loclists`): symbols, the inline
+/// chain, file:line:column and the CFI all come through as from GCC's ELFs.
+#[test]
+fn a_clang_and_lld_elf_symbolizes_with_its_inline_chain() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-samples/build/c/clang-busfault.elf");
+    let image = Image::open(&path).expect("the lab's clang-busfault.elf: run firmware-samples/build.sh");
+    assert!(image.warnings().is_empty(), "{:?}", image.warnings());
+    assert!(image.debug_section(".debug_addr").is_some(), "clang's DWARF 5");
+    assert!(image.debug_section(".debug_frame").is_some());
+    let vt = image.vector_table().unwrap();
+    assert_eq!(vt.source, VectorTableSource::Section(".isr_vector".into()));
+    // level3's load through the inlined sensor_read.
+    let level3 = image.symbols().by_name("level3").unwrap();
+    let inlined = (level3.address..level3.address + level3.size)
+        .step_by(2)
+        .map(|a| image.symbolize(a))
+        .find(|s| s.frames.len() == 2)
+        .expect("an address of level3 inside the inlined sensor_read");
+    let names: Vec<_> = inlined.frames.iter().map(|f| f.function.as_deref().unwrap_or("??")).collect();
+    assert_eq!(names, ["sensor_read", "level3"]);
+    let f = &inlined.frames[0];
+    assert!(f.file.as_deref().unwrap().ends_with("busfault.c"));
+    assert_eq!(f.line, Some(12));
+    assert!(f.column.is_some_and(|c| c > 1), "{f:?}");
 }

@@ -2,13 +2,15 @@
 //! QEMU, checked against the manifest and against gdb-multiarch's view of the same stop.
 
 mod common;
+mod support_fake_gdb;
 
 use std::process::Command;
 
 use common::lab::Qemu;
 use common::manifest::{self, Scenario, is_subsequence};
-use common::oracle;
+use common::oracle::{self, Probe};
 use serde_json::Value;
+use support_fake_gdb::proxy::Proxy;
 
 fn isrscope() -> Command {
     Command::new(env!("CARGO_BIN_EXE_isrscope"))
@@ -73,16 +75,22 @@ fn check(s: &Scenario) -> Result<(), String> {
     if code != want_exit {
         return fail(format!("exit code {code}, expected {want_exit}"));
     }
-    let causes: Vec<&str> =
-        r["fault"]["causes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    for bit in s.cfsr.iter().chain(&s.hfsr) {
-        if s.kind == "fault" && s.inspect_exception.is_none() && !causes.contains(&bit.as_str()) {
-            return fail(format!("cause {bit} missing from {causes:?}"));
+    check_causes(s, &r).or_else(&fail)?;
+    if let Some(bfar) = s.bfar {
+        // A manifest BFAR must be reported: null (BFARVALID lost) is a failure too.
+        if r["fault"]["bfar"].as_u64() != Some(u64::from(bfar)) {
+            return fail(format!("bfar {}, expected {bfar:#x}", r["fault"]["bfar"]));
         }
     }
-    if let (Some(bfar), Some(got)) = (s.bfar, r["fault"]["bfar"].as_u64()) {
-        if got != u64::from(bfar) {
-            return fail(format!("bfar {got:#x}, expected {bfar:#x}"));
+    check_svc(s, &r).or_else(&fail)?;
+    if s.kind == "fault" && !r["fault"].is_null() {
+        let keys = ["sfsr", "sfar", "abfsr", "v6m"];
+        if let Some(k) = keys.iter().find(|k| r["fault"].get(**k).is_none()) {
+            return fail(format!("fault.{k} is missing (it must be present, null where absent)"));
+        }
+        // Cores without fault status registers are explained from the instruction.
+        if s.core == "cortex-m0" && r["fault"]["v6m"]["findings"].as_array().is_none_or(Vec::is_empty) {
+            return fail("an ARMv6-M HardFault without fault.v6m findings".into());
         }
     }
     let overflow = s.cfsr.iter().any(|b| b == "STKERR" || b == "MSTKERR");
@@ -105,7 +113,7 @@ fn check(s: &Scenario) -> Result<(), String> {
     }
     // Every function gdb-multiarch shows, isrscope shows too, in the same order.
     let qemu = Qemu::start(&s.machine, &s.elf_path());
-    let view = oracle::stop_at(&qemu, &s.elf_path(), Some(&s.stop_at), &[]);
+    let view = oracle::stop_at(&qemu, &s.elf_path(), Some(&s.stop_at), &status_probes(s));
     let gdb: Vec<String> = view.functions().iter().map(|f| normalize(f)).collect();
     let gdb: Vec<&str> = gdb.iter().map(String::as_str).collect();
     // Where the manifest says gdb cannot unwind (stack overflow), it shows garbage: the
@@ -143,12 +151,115 @@ fn check(s: &Scenario) -> Result<(), String> {
             }
         }
     }
+    check_optional_status(s, &r, &view).or_else(&fail)?;
     for reg in ["r0", "r1", "r2", "r3", "r12", "sp", "lr", "pc", "xpsr", "msp", "psp"] {
         if r["registers"][reg].as_u64() != Some(u64::from(view.reg(reg))) {
             return fail(format!("{reg} = {}, gdb says {:#x}", r["registers"][reg], view.reg(reg)));
         }
     }
     Ok(())
+}
+
+/// `fault.causes` against the manifest: the CFSR bits (MMFSR, BFSR, UFSR) exactly unless
+/// the manifest says `cfsr_exact = false` (then they must include the manifest's), the
+/// HFSR bits included. Other registers' bits (SFSR, ABFSR, DFSR) are not the manifest's.
+fn check_causes(s: &Scenario, r: &Value) -> Result<(), String> {
+    if s.kind != "fault" || s.inspect_exception.is_some() {
+        return Ok(());
+    }
+    let details = r["fault"]["details"].as_array().cloned().unwrap_or_default();
+    let in_register = |regs: &[&str]| -> Vec<String> {
+        details
+            .iter()
+            .filter(|d| d["register"].as_str().is_some_and(|reg| regs.contains(&reg)))
+            .filter_map(|d| d["name"].as_str().map(String::from))
+            .collect()
+    };
+    let mut cfsr = in_register(&["MMFSR", "BFSR", "UFSR"]);
+    let hfsr = in_register(&["HFSR"]);
+    let causes: Vec<&str> = r["fault"]["causes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    for bit in s.cfsr.iter().chain(&s.hfsr) {
+        if !causes.contains(&bit.as_str()) {
+            return Err(format!("cause {bit} missing from {causes:?}"));
+        }
+    }
+    if let Some(bit) = s.hfsr.iter().find(|b| !hfsr.contains(b)) {
+        return Err(format!("HFSR cause {bit} missing from {hfsr:?}"));
+    }
+    if s.cfsr_exact {
+        let mut want = s.cfsr.clone();
+        cfsr.sort();
+        want.sort();
+        if cfsr != want {
+            return Err(format!("CFSR causes {cfsr:?}, the manifest says exactly {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// `svc` carries the manifest's SVC number and arguments (and is null elsewhere); the
+/// text report shows it too.
+fn check_svc(s: &Scenario, r: &Value) -> Result<(), String> {
+    let Some(number) = s.svc_number else {
+        return if r["svc"].is_null() { Ok(()) } else { Err(format!("svc {} where the manifest has none", r["svc"])) };
+    };
+    let svc = &r["svc"];
+    if svc["number"].as_u64() != Some(u64::from(number)) {
+        return Err(format!("svc {svc}, manifest number {number:#x}"));
+    }
+    let args: Vec<u64> = svc["args"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+    let want: Vec<u64> = s.svc_args.iter().map(|&a| u64::from(a)).collect();
+    if args != want {
+        return Err(format!("svc args {args:x?}, manifest {want:x?}"));
+    }
+    let pc = r["exception_frames"][0]["pc"].as_u64().unwrap_or(0);
+    if svc["address"].as_u64() != Some(pc.wrapping_sub(2)) {
+        return Err(format!("svc address {}, stacked pc {pc:#x} - 2", svc["address"]));
+    }
+    if !r["summary"].as_str().unwrap_or("").contains(&format!("SVC #{number}")) {
+        return Err(format!("the summary does not name SVC #{number}: {}", r["summary"]));
+    }
+    Ok(())
+}
+
+/// SFSR/SFAR on ARMv8-M Mainline, ABFSR on Cortex-M7: read by gdb at the same stop.
+fn status_probes(s: &Scenario) -> Vec<Probe<'static>> {
+    match s.core.as_str() {
+        "cortex-m33" if s.kind == "fault" => vec![Probe::Word("sfsr", "0xE000EDE4"), Probe::Word("sfar", "0xE000EDE8")],
+        "cortex-m7" if s.kind == "fault" => vec![Probe::Word("abfsr", "0xE000EFA8")],
+        _ => Vec::new(),
+    }
+}
+
+fn check_optional_status(s: &Scenario, r: &Value, view: &oracle::GdbView) -> Result<(), String> {
+    let f = &r["fault"];
+    if s.kind != "fault" || f.is_null() {
+        return Ok(());
+    }
+    let expect = |key: &str, want: Option<u32>| -> Result<(), String> {
+        if f[key].as_u64() != want.map(u64::from) {
+            return Err(format!("fault.{key} = {}, gdb-multiarch reads {want:x?}", f[key]));
+        }
+        Ok(())
+    };
+    match s.core.as_str() {
+        "cortex-m33" => {
+            let sfsr = view.word("sfsr");
+            expect("sfsr", Some(sfsr))?;
+            // SFAR only when SFSR.SFARVALID (bit 6).
+            expect("sfar", (sfsr & (1 << 6) != 0).then(|| view.word("sfar")))?;
+            expect("abfsr", None)
+        }
+        "cortex-m7" => {
+            expect("abfsr", Some(view.word("abfsr")))?;
+            expect("sfsr", None)?;
+            expect("sfar", None)
+        }
+        _ => {
+            expect("sfsr", None)?;
+            expect("abfsr", None)
+        }
+    }
 }
 
 #[test]
@@ -176,4 +287,73 @@ fn a_lockup_is_reported_with_its_exit_code() {
     assert_eq!(out.status.code(), Some(15));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("can't escalate"), "QEMU's message is quoted:\n{text}");
+}
+
+fn scenario(name: &str) -> Scenario {
+    manifest::load().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+/// ARMv6-M has no fault status registers: the report decodes the instruction at the
+/// stacked PC and names the unaligned word read and its address (`buffer + 1`).
+#[test]
+fn an_armv6m_hardfault_is_explained_by_its_instruction() {
+    let s = scenario("c-m0-unaligned");
+    let (code, r) = inspect(&s).unwrap();
+    assert_eq!(code, 10, "{r:#}");
+    let address = support_fake_gdb::symbol(&s.elf_path(), "buffer") + 1;
+    let v6m = &r["fault"]["v6m"];
+    assert_eq!(v6m["pc"], r["exception_frames"][0]["pc"], "{r:#}");
+    assert!(v6m["instruction"].as_str().is_some_and(|i| i.starts_with("ldr")), "{v6m:#}");
+    let findings = v6m["findings"].as_array().expect("findings");
+    let unaligned = findings.iter().find(|f| f["code"] == "unaligned-access").unwrap_or_else(|| panic!("{v6m:#}"));
+    let at = format!("{address:#010x}");
+    assert!(unaligned["message"].as_str().unwrap().contains(&at), "{unaligned} should name {at}");
+    let summary = r["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("HardFault: unaligned 4-byte read at {at} in load_word (m0_unaligned.c:")),
+        "{summary}"
+    );
+}
+
+/// A core left halted inside an ISR (here by a first `inspect --halt`) is reported at
+/// once: the second `inspect` never resumes it (no continue or step packet crosses the
+/// link) and reports IRQ7 at the same PC.
+#[test]
+fn a_core_halted_in_an_isr_is_reported_at_once() {
+    let s = scenario("c-nested-irq");
+    let qemu = Qemu::start(&s.machine, &s.elf_path());
+    let sock = format!("unix:{}", qemu.socket().display());
+    let first = isrscope()
+        .args(["inspect", "--gdb", &sock, "--format", "json", "--timeout", "20", "--no-catch", "--halt"])
+        .args(["--break-at", &s.stop_at, "--elf"])
+        .arg(s.elf_path())
+        .output()
+        .unwrap();
+    let r1: Value = serde_json::from_slice(&first.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&first.stderr)));
+    assert_eq!(r1["exception"]["name"], "IRQ7", "{r1:#}");
+    let pc = r1["registers"]["pc"].as_u64().unwrap();
+    assert_eq!(pc, u64::from(support_fake_gdb::symbol(&s.elf_path(), &s.stop_at)), "stopped at {}", s.stop_at);
+
+    let proxy = Proxy::start(&qemu.socket());
+    let second = isrscope()
+        .args(["inspect", "--format", "json", "--timeout", "20", "--gdb"])
+        .arg(format!("unix:{}", proxy.socket().display()))
+        .arg("--elf")
+        .arg(s.elf_path())
+        .output()
+        .unwrap();
+    let r2: Value = serde_json::from_slice(&second.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&second.stderr)));
+    assert_eq!(second.status.code(), Some(0), "{r2:#}");
+    assert_eq!(r2["exception"]["name"], "IRQ7", "{r2:#}");
+    assert_eq!(r2["registers"]["pc"].as_u64(), Some(pc), "the core moved: {r2:#}");
+    assert!(r2["summary"].as_str().unwrap().starts_with("In the IRQ7 handler"), "{}", r2["summary"]);
+    // Everything before the final detach (`D`, which resumes as found): no resume, no step.
+    let requests = proxy.requests();
+    let before_detach: Vec<&String> = requests.iter().take_while(|p| !p.starts_with('D')).collect();
+    let resumed: Vec<&&String> = before_detach
+        .iter()
+        .filter(|p| p.starts_with("vCont;c") || p.starts_with("vCont;s") || p.as_str() == "c" || p.as_str() == "s" || p.starts_with('Z'))
+        .collect();
+    assert!(resumed.is_empty(), "resumed or armed before reporting: {resumed:?}");
+    assert!(requests.len() > 3, "the proxy saw the session: {requests:?}");
 }

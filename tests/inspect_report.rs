@@ -112,3 +112,34 @@ fn errors_are_clear_and_exit_1_usage_errors_exit_2() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+/// A QEMU older than 8.0 (a wrapper that says 7.2 and runs the real one) is named on
+/// stderr and among the findings: its gdbstub lacks msp/psp, so PSP frames are lost.
+#[test]
+fn an_old_qemu_is_warned_about_on_stderr_and_in_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("qemu-system-arm");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7)'; exit 0; fi\nexec qemu-system-arm \"$@\"\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&wrapper, perms).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["inspect", "--qemu", "netduinoplus2", "--format", "json", "--elf", &elf("c-busfault")])
+        .env("ISRSCOPE_QEMU", &wrapper)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().any(|l| l.starts_with("isrscope: warning: QEMU 7.2.15 is older than 8.0")),
+        "stderr:\n{err}"
+    );
+    assert_eq!(out.status.code(), Some(12), "the report is still made; stderr:\n{err}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = r["findings"].as_array().unwrap().iter().find(|f| f["code"] == "qemu-too-old").unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(f["severity"], "warning");
+    assert!(f["message"].as_str().unwrap().contains("older than 8.0"), "{f}");
+}

@@ -65,6 +65,8 @@ fn check(s: &Scenario) -> Result<(), String> {
         probes.extend(vectors.iter().map(|(l, a)| Probe::Word(l, a)));
         probes.extend(flash_vectors.iter().map(|(l, a)| Probe::Word(l, a)));
     }
+    let nvic = nvic_probes(s)?;
+    probes.extend(nvic.iter().map(|(l, a)| Probe::Word(l, a)));
     let view = oracle::stop_at(&qemu, &s.elf_path(), Some(&s.stop_at), &probes);
     let fail = |msg: String| Err(format!("{}: {msg}\n--- gdb said:\n{}\n--- qemu said:\n{}", s.name, view.raw, qemu.stderr()));
 
@@ -108,7 +110,10 @@ fn check(s: &Scenario) -> Result<(), String> {
         if args != s.svc_args {
             return fail(format!("stacked r0-r3 {args:x?}, expected {:x?}", s.svc_args));
         }
+        check_second_svc(s)?;
+        check_svc_log(s)?;
     }
+    check_active_and_priorities(s, &view).or_else(fail)?;
     if s.kind == "vectors" {
         check_vectors(s, &view, &qemu).or_else(fail)?;
     }
@@ -122,6 +127,140 @@ fn check(s: &Scenario) -> Result<(), String> {
     }
     if wanted.is_empty() && functions.len() > 2 {
         return fail(format!("the manifest says gdb cannot unwind here, but it showed {functions:?}"));
+    }
+    Ok(())
+}
+
+/// The SVC handler's second entry (the sample's second call, another immediate): the
+/// number from the instruction before the stacked PC, the stacked r0-r3.
+fn check_second_svc(s: &Scenario) -> Result<(), String> {
+    let Some(number) = s.svc2_number else { return Ok(()) };
+    let qemu = Qemu::start(&s.machine, &s.elf_path());
+    let stop_expr = format!("(unsigned)&{}", s.stop_at);
+    let frame: Vec<(String, String)> = (0..8).map(|i| (format!("frame{i}"), format!("$sp + {}", 4 * i))).collect();
+    let mut probes = vec![
+        Probe::Expr("stop", &stop_expr),
+        Probe::Expr("svc_insn", "*(unsigned short *)(*(unsigned int *)($sp + 24) - 2)"),
+    ];
+    probes.extend(frame.iter().map(|(l, a)| Probe::Word(l, a)));
+    let view = oracle::stop_at_hit(&qemu, &s.elf_path(), &s.stop_at, 2, &probes);
+    let fail = |msg: String| Err(format!("{} (second SVC): {msg}\n--- gdb said:\n{}\n--- qemu said:\n{}", s.name, view.raw, qemu.stderr()));
+    if view.reg("pc") != view.exprs["stop"] & !1 {
+        return fail(format!("stopped at {:#x}, not at {}", view.reg("pc"), s.stop_at));
+    }
+    if view.reg("xpsr") & 0x1ff != exception_number("SVCall") {
+        return fail(format!("IPSR is {}, not SVCall", view.reg("xpsr") & 0x1ff));
+    }
+    let insn = view.exprs["svc_insn"];
+    if insn & 0xff00 != 0xdf00 || insn & 0xff != number {
+        return fail(format!("instruction before the stacked PC is {insn:#06x}, expected SVC #{number:#x}"));
+    }
+    if Some(number) == s.svc_number {
+        return fail("svc2_number equals svc_number: the second call must use another immediate".into());
+    }
+    let args: Vec<u32> = (0..4).map(|i| view.word(&format!("frame{i}"))).collect();
+    if args != s.svc2_args {
+        return fail(format!("stacked r0-r3 {args:x?}, expected {:x?}", s.svc2_args));
+    }
+    Ok(())
+}
+
+/// After the last SVC returned, what the handler recorded: it must have read each
+/// call's number and stacked r0-r3 (the manifest's words hold number and argument sum
+/// of both calls, in order).
+fn check_svc_log(s: &Scenario) -> Result<(), String> {
+    let (Some(done_at), Some(symbol)) = (&s.svc_done_at, &s.svc_log_symbol) else { return Ok(()) };
+    let sum = |args: &[u32]| args.iter().fold(0u32, |a, b| a.wrapping_add(*b));
+    let promised = [s.svc_number.unwrap_or(0), sum(&s.svc_args), s.svc2_number.unwrap_or(0), sum(&s.svc2_args)];
+    if !is_subsequence(&promised.map(|v| v.to_string()).iter().map(String::as_str).collect::<Vec<_>>(),
+        &s.svc_log.iter().map(|v| v.to_string()).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>())
+    {
+        return Err(format!("{}: the manifest's svc_log {:x?} does not record {promised:x?} (numbers and argument sums)", s.name, s.svc_log));
+    }
+    let qemu = Qemu::start(&s.machine, &s.elf_path());
+    let words: Vec<(String, String)> =
+        (0..s.svc_log.len()).map(|i| (format!("log{i}"), format!("(unsigned)&{symbol} + {}", 4 * i))).collect();
+    let probes: Vec<Probe> = words.iter().map(|(l, a)| Probe::Word(l, a)).collect();
+    let view = oracle::stop_at(&qemu, &s.elf_path(), Some(done_at), &probes);
+    let got: Vec<u32> = (0..s.svc_log.len()).map(|i| view.word(&format!("log{i}"))).collect();
+    if got != s.svc_log {
+        return Err(format!("{}: at {done_at}, {symbol} = {got:x?}, expected {:x?}\n--- gdb said:\n{}", s.name, s.svc_log, view.raw));
+    }
+    Ok(())
+}
+
+/// SHCSR's active bits for the system exceptions that have one (ARMv7-M).
+const SHCSR_ACTIVE: &[(&str, u32)] = &[
+    ("MemManage", 0), ("BusFault", 1), ("UsageFault", 3), ("SVCall", 7), ("DebugMonitor", 8), ("PendSV", 10), ("SysTick", 11),
+];
+
+/// Words to read for `active_exceptions` (NVIC IABR0-7, SHCSR) and `priorities`
+/// (the NVIC_IPR or SHPR word holding each priority byte).
+fn nvic_probes(s: &Scenario) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    if !s.active_exceptions.is_empty() {
+        if s.core == "cortex-m0" {
+            return Err(format!("{}: active_exceptions on ARMv6-M (no IABR, no SHCSR active bits)", s.name));
+        }
+        out.extend((0..8).map(|i| (format!("iabr{i}"), format!("{:#x}", 0xE000_E300u32 + 4 * i))));
+        out.push(("shcsr".into(), "0xE000ED24".into()));
+    }
+    for name in s.priorities.keys() {
+        out.push((format!("prio_{name}"), format!("{:#x}", priority_address(name) & !3)));
+    }
+    Ok(out)
+}
+
+/// The address of an exception's priority byte: NVIC_IPR for IRQn, SHPR1-3 for the
+/// configurable system exceptions.
+fn priority_address(name: &str) -> u32 {
+    let n = exception_number(name);
+    if n >= 16 { 0xE000_E400 + (n - 16) } else { 0xE000_ED18 + (n - 4) }
+}
+
+/// `active_exceptions` against the NVIC's and SCB's active bits (exactly those, and the
+/// innermost is the current IPSR), `priorities` against the priority bytes, and each
+/// nested exception more urgent than the one it preempted.
+fn check_active_and_priorities(s: &Scenario, view: &GdbView) -> Result<(), String> {
+    if let Some(innermost) = s.active_exceptions.last() {
+        let ipsr = view.reg("xpsr") & 0x1ff;
+        if ipsr != exception_number(innermost) {
+            return Err(format!("IPSR is {ipsr}, but the innermost active exception should be {innermost}"));
+        }
+        let mut irqs_active = Vec::new();
+        for i in 0..8 {
+            let word = view.word(&format!("iabr{i}"));
+            irqs_active.extend((0..32).filter(|b| word & (1 << b) != 0).map(|b| format!("IRQ{}", 32 * i + b)));
+        }
+        let irqs_wanted: Vec<String> = {
+            let mut v: Vec<(u32, String)> = s.active_exceptions.iter().filter(|e| e.starts_with("IRQ")).map(|e| (exception_number(e), e.clone())).collect();
+            v.sort();
+            v.into_iter().map(|(_, e)| e).collect()
+        };
+        if irqs_active != irqs_wanted {
+            return Err(format!("NVIC IABR says {irqs_active:?} are active, the manifest {:?}", s.active_exceptions));
+        }
+        let shcsr = view.word("shcsr");
+        for (name, bit) in SHCSR_ACTIVE {
+            let active = shcsr & (1 << bit) != 0;
+            if active != s.active_exceptions.iter().any(|e| e == name) {
+                return Err(format!("SHCSR {shcsr:#010x}: {name} active {active}, the manifest {:?}", s.active_exceptions));
+            }
+        }
+    }
+    for (name, want) in &s.priorities {
+        let word = view.word(&format!("prio_{name}"));
+        let got = (word >> (8 * (priority_address(name) & 3))) & 0xff;
+        if got != *want {
+            return Err(format!("{name}'s priority byte is {got:#04x}, the manifest says {want:#04x}"));
+        }
+    }
+    for pair in s.active_exceptions.windows(2) {
+        if let (Some(outer), Some(inner)) = (s.priorities.get(&pair[0]), s.priorities.get(&pair[1])) {
+            if inner >= outer {
+                return Err(format!("{} (priority {inner:#04x}) cannot preempt {} ({outer:#04x})", pair[1], pair[0]));
+            }
+        }
     }
     Ok(())
 }
@@ -221,25 +360,46 @@ fn every_lab_scenario_stops_where_the_manifest_says() {
 fn the_manifest_covers_every_scenario_of_issue_2() {
     let scenarios = manifest::load();
     let has = |family: &str, pred: &dyn Fn(&Scenario) -> bool| scenarios.iter().any(|s| s.family == family && pred(s));
-    type Case<'a> = (&'a str, &'a dyn Fn(&Scenario) -> bool);
-    let cases: [Case; 14] = [
-        ("lockup", &|s| s.kind == "lockup"),
-        ("precise BusFault", &|s| s.exception.as_deref() == Some("BusFault") && s.cfsr.contains(&"PRECISERR".into())),
-        ("FORCED HardFault", &|s| s.hfsr.contains(&"FORCED".into())),
-        ("UNDEFINSTR", &|s| s.cfsr == ["UNDEFINSTR"]),
-        ("INVSTATE", &|s| s.cfsr == ["INVSTATE"]),
-        ("DIVBYZERO", &|s| s.cfsr == ["DIVBYZERO"]),
-        ("UNALIGNED", &|s| s.cfsr == ["UNALIGNED"]),
-        ("MemManage", &|s| s.cfsr.contains(&"DACCVIOL".into()) && s.cfsr.contains(&"MMARVALID".into())),
-        ("fault in an ISR", &|s| s.kind == "fault" && s.backtrace.iter().filter(|f| *f == "<exception>").count() >= 2),
-        ("PSP with lazy FP", &|s| s.stack.as_deref() == Some("psp") && s.extended_frame && s.lazy_fp),
-        ("stack overflow", &|s| s.cfsr.contains(&"STKERR".into())),
-        ("SVC", &|s| s.kind == "svc"),
-        ("nested interrupts", &|s| s.kind == "break" && s.backtrace.iter().filter(|f| *f == "<exception>").count() >= 2),
-        ("broken vector table", &|s| s.kind == "vectors" && !s.expect_findings.is_empty()),
+    let finding = |s: &Scenario, code: &str| s.kind == "vectors" && s.expect_findings.iter().chain(&s.expect_live_findings).any(|f| f == code);
+    const BOTH: &[&str] = &["c", "rust"];
+    type Case<'a> = (&'a str, &'a [&'a str], &'a dyn Fn(&Scenario) -> bool);
+    // Each family covers each scenario unless it cannot express it: the lockup and the
+    // misaligned initial SP are C-only (cortex-m-rt checks and aligns its stack), the
+    // cortex-m-rt HardFault trampoline (scenario 10) is Rust-only.
+    let cases: [Case; 21] = [
+        ("lockup", &["c"], &|s| s.kind == "lockup"),
+        ("precise BusFault", BOTH, &|s| s.exception.as_deref() == Some("BusFault") && s.cfsr.contains(&"PRECISERR".into())),
+        ("FORCED HardFault", BOTH, &|s| s.hfsr.contains(&"FORCED".into())),
+        ("UNDEFINSTR", BOTH, &|s| s.cfsr == ["UNDEFINSTR"]),
+        ("INVSTATE", BOTH, &|s| s.cfsr == ["INVSTATE"]),
+        ("DIVBYZERO", BOTH, &|s| s.cfsr == ["DIVBYZERO"]),
+        ("UNALIGNED", BOTH, &|s| s.cfsr == ["UNALIGNED"]),
+        ("MemManage", BOTH, &|s| s.cfsr.contains(&"DACCVIOL".into()) && s.cfsr.contains(&"MMARVALID".into())),
+        ("fault in an ISR", BOTH, &|s| s.kind == "fault" && s.backtrace.iter().filter(|f| *f == "<exception>").count() >= 2),
+        ("PSP with lazy FP", BOTH, &|s| s.stack.as_deref() == Some("psp") && s.extended_frame && s.lazy_fp),
+        ("stack overflow", BOTH, &|s| s.cfsr.contains(&"STKERR".into())),
+        ("SVC", BOTH, &|s| s.kind == "svc"),
+        ("two SVCs with different immediates", BOTH, &|s| s.kind == "svc" && s.svc2_number.is_some() && s.svc2_number != s.svc_number && s.svc2_args.len() == 4),
+        ("nested interrupts", BOTH, &|s| s.kind == "break" && s.backtrace.iter().filter(|f| *f == "<exception>").count() >= 2),
+        ("nested interrupts at two priorities", BOTH, &|s| s.kind == "break" && s.active_exceptions.len() >= 2 && s.active_exceptions.iter().all(|e| s.priorities.contains_key(e))),
+        ("cortex-m-rt HardFault trampoline", &["rust"], &|s| s.kind == "fault" && s.stop_at == "HardFault" && s.exception.as_deref() == Some("HardFault")),
+        ("inside the user's #[exception] HardFault", &["rust"], &|s| s.backtrace.iter().any(|f| f.ends_with("__cortex_m_rt_HardFault"))),
+        ("vector without the Thumb bit", BOTH, &|s| finding(s, "vector-missing-thumb-bit")),
+        ("vector into the middle of a function", BOTH, &|s| finding(s, "vector-not-function-start")),
+        ("initial SP not 8-byte aligned", &["c"], &|s| finding(s, "initial-sp-misaligned")),
+        ("RAM-relocated table differing from the ELF", BOTH, &|s| finding(s, "vector-table-mismatch")),
     ];
-    let missing: Vec<_> = cases.iter().filter(|(_, p)| !has("c", *p)).map(|(n, _)| *n).collect();
-    assert!(missing.is_empty(), "C family lacks {missing:?}");
+    let mut missing = Vec::new();
+    for (name, families, pred) in &cases {
+        for family in *families {
+            if !has(family, *pred) {
+                missing.push(format!("{family}: {name}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "the manifest lacks {missing:?}");
+    // The C family's SVC sample also proves the handler read the stacked frames.
+    assert!(has("c", &|s| s.kind == "svc" && s.svc_done_at.is_some() && !s.svc_log.is_empty()), "c: no svc_log check");
     for core in ["cortex-m0", "cortex-m3", "cortex-m7", "cortex-m33"] {
         assert!(scenarios.iter().any(|s| s.core == core), "no sample for {core}");
     }

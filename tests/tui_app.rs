@@ -27,6 +27,7 @@ fn report(pc: u32, r0: u32) -> Report {
         registers,
         exception_frames: vec![],
         fault: None,
+        svc: None,
         backtrace: vec![],
         backtrace_end: None,
         findings: vec![],

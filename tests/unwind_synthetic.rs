@@ -104,7 +104,11 @@ fn expect(parts: &[&[&str]]) -> Vec<String> {
 
 #[test]
 fn plain_call_chain_ends_at_the_reset_handler() {
-    let Some(mut f) = fx() else { return };
+    plain_call_chain(fx());
+}
+
+fn plain_call_chain(f: Option<Fx>) {
+    let Some(mut f) = f else { return };
     let lr = f.thread_to_leaf();
     f.live(f.a("leaf_body"), lr, 0);
     let bt = f.unwind();
@@ -125,7 +129,11 @@ fn plain_call_chain_ends_at_the_reset_handler() {
 
 #[test]
 fn basic_frame_on_msp_deep_inside_a_handler() {
-    let Some(mut f) = fx() else { return };
+    basic_frame_deep_in_handler(fx());
+}
+
+fn basic_frame_deep_in_handler(f: Option<Fx>) {
+    let Some(mut f) = f else { return };
     let lr = f.thread_to_leaf();
     let thread_sp = f.st.sp;
     let frame_addr = f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
@@ -190,7 +198,11 @@ fn fp_values(base: u32) -> [u32; 16] {
 
 #[test]
 fn extended_frame_gives_the_interrupted_fp_registers() {
-    let Some(mut f) = fx() else { return };
+    extended_frame(fx());
+}
+
+fn extended_frame(f: Option<Fx>) {
+    let Some(mut f) = f else { return };
     let lr = f.thread_to_leaf();
     let thread_sp = f.st.sp;
     f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, Some((fp_values(0x5000), 0x0300_0000)));
@@ -231,7 +243,11 @@ fn lazy_fp_takes_the_values_from_the_live_registers() {
 
 #[test]
 fn thread_on_psp_is_read_from_the_process_stack() {
-    let Some(mut f) = fx() else { return };
+    thread_on_psp(fx());
+}
+
+fn thread_on_psp(f: Option<Fx>) {
+    let Some(mut f) = f else { return };
     // The task's stack lives elsewhere (PSP); the handler runs on MSP near the top.
     let psp_top = 0x2001_D000;
     let mut task = Stack::new(psp_top);
@@ -260,7 +276,11 @@ fn thread_on_psp_is_read_from_the_process_stack() {
 
 #[test]
 fn nested_exceptions_and_a_fault_inside_an_isr_unwind_to_reset() {
-    let Some(mut f) = fx() else { return };
+    nested_exceptions(fx());
+}
+
+fn nested_exceptions(f: Option<Fx>) {
+    let Some(mut f) = f else { return };
     let lr = f.thread_to_leaf();
     // SysTick interrupts the thread in leaf.
     f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
@@ -319,7 +339,11 @@ fn v8m_additional_state_context_supplies_r4_to_r11() {
 
 #[test]
 fn cortex_m_rt_hardfault_that_overwrote_lr_is_recovered() {
-    let Some(mut f) = fx() else { return };
+    overwritten_lr_recovered(fx());
+}
+
+fn overwritten_lr_recovered(f: Option<Fx>) {
+    let Some(mut f) = f else { return };
     let lr = f.thread_to_leaf();
     let frame_addr = f.stack_exception(f.a("leaf_body"), lr, 0x0100_0000, None);
     // HardFault (reached by `b` from the trampoline) reserves 8 bytes, never saves LR,
@@ -454,9 +478,73 @@ fn stack_overflow_reports_region_amount_and_recursion() {
     assert_eq!((so.region_bottom, so.region_top), (Some(BOTTOM), Some(TOP)));
     let rec = so.recursion.as_ref().unwrap();
     assert_eq!(rec.function, "recurse");
-    assert!(rec.count >= 600, "{}", rec.count);
+    // The scan stops at 8 KiB above the stack's bottom with the recursion still going:
+    // a lower bound, said in the explanation.
+    assert!(rec.count >= 300, "{}", rec.count);
+    assert!(rec.at_least, "{rec:?}");
+    assert_eq!(rec.scanned_bytes, 8 * 1024);
     assert!(rec.heuristic);
     assert!(so.explanation.contains("32 bytes below"), "{}", so.explanation);
+    assert!(so.explanation.contains("recurse appears at least"), "{}", so.explanation);
+    assert!(so.explanation.contains("the 8 KiB above SP scanned"), "{}", so.explanation);
+}
+
+/// Fills `[bottom, top)` with `recurse` frames (24 bytes: 16 of locals, r4, lr), the
+/// outermost returning into `outer`; returns the number of frames.
+fn fill_with_recursion(f: &mut Fx, bottom: u32, top: u32, outer: u32) -> usize {
+    let ra = f.ra("ra_recurse");
+    f.st = Stack::new(top);
+    let mut n = 0;
+    while f.st.sp - bottom >= 24 {
+        f.st.push(&mut f.t, &[0x44, if n == 0 { outer } else { ra }]);
+        f.st.reserve(16);
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn the_recursion_scan_reads_a_window_not_the_whole_stack() {
+    // The lab's case: recursion through the whole stack, SP below it, STKERR.
+    let Some(mut f) = fx() else { return };
+    let outer = f.ra("ra_main");
+    let frames = fill_with_recursion(&mut f, BOTTOM, TOP, outer);
+    f.st = Stack::new(BOTTOM - 0x48);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF9, 3);
+    f.t.write_u32(SCB + 0x28, 1 << 12);
+    f.t.bytes_read = 0;
+    let bt = f.unwind();
+    let so = bt.stack_overflow.as_ref().unwrap();
+    assert_eq!(so.overflow_bytes, 0x48);
+    let rec = so.recursion.as_ref().unwrap();
+    assert_eq!(rec.function, "recurse");
+    assert!(rec.at_least, "{rec:?}");
+    // The frames whose return address lies in the 8 KiB scanned; the stack holds more.
+    let lowest = TOP - 24 * frames as u32;
+    let in_window = (0..frames as u32).filter(|i| lowest + 24 * i + 20 < BOTTOM + 8 * 1024).count();
+    assert_eq!(rec.count, in_window);
+    assert!(rec.count < frames);
+    // 8 KiB of stack plus the exception frame and registers, not the 16 KiB stack.
+    assert!(f.t.bytes_read <= 10 * 1024, "{} bytes read", f.t.bytes_read);
+}
+
+#[test]
+fn a_recursion_that_ends_inside_the_first_window_is_counted_exactly() {
+    // 40 recursive frames above the lowest SP, then thread_main's (the caller of the
+    // outermost recurse), then a large buffer of main's up to the top of RAM.
+    let Some(mut f) = fx() else { return };
+    let frames_top = BOTTOM + 40 * 24;
+    let outer = f.ra("ra_main");
+    assert_eq!(fill_with_recursion(&mut f, BOTTOM, frames_top, outer), 40);
+    f.st = Stack::new(BOTTOM - 0x20);
+    f.live(f.a("fault_handler"), 0xFFFF_FFF9, 3);
+    f.t.write_u32(SCB + 0x28, 1 << 12);
+    let bt = f.unwind();
+    let rec = bt.stack_overflow.as_ref().unwrap().recursion.as_ref().unwrap().clone();
+    assert_eq!((rec.function.as_str(), rec.count, rec.at_least), ("recurse", 39, false), "{rec:?}");
+    assert_eq!(rec.scanned_bytes, 2 * 1024, "the pattern ended in the first window");
+    let so = bt.stack_overflow.as_ref().unwrap();
+    assert!(so.explanation.contains("recurse appears 39 times"), "{}", so.explanation);
 }
 
 #[test]
@@ -575,4 +663,117 @@ fn without_cfi_a_stop_at_the_handler_entry_still_crosses_the_exception() {
     let bt = f.unwind();
     assert_eq!(names(&bt), expect(&[&["fault_handler", "<exception>"], &THREAD_TAIL]));
     assert_eq!(bt.exceptions().next().unwrap().exc_return, Some(0xFFFF_FFF9));
+}
+
+/// The same cases on the fixture whose CFI is in `.eh_frame` (pc-relative FDEs, as
+/// compilers emit with -fasynchronous-unwind-tables) instead of `.debug_frame`.
+mod eh_frame {
+    use super::*;
+
+    fn fx_eh() -> Option<Fx> {
+        fx_from(asm_fixture_eh_frame())
+    }
+
+    #[test]
+    fn the_fixture_has_only_eh_frame_cfi_and_it_is_indexed() {
+        let Some(f) = fx_eh() else { return };
+        assert!(f.image.debug_section(".eh_frame").is_some());
+        assert!(f.image.debug_section(".debug_frame").is_none());
+        // Every function of the fixture but `nocfi` has an FDE.
+        let with_cfi = f.image.symbols().functions().filter(|s| s.name != "nocfi").count();
+        assert_eq!(Unwinder::new(&f.image).fde_count(), with_cfi);
+    }
+
+    #[test]
+    fn plain_call_chain_ends_at_the_reset_handler() {
+        plain_call_chain(fx_eh());
+    }
+
+    #[test]
+    fn basic_frame_on_msp_deep_inside_a_handler() {
+        basic_frame_deep_in_handler(fx_eh());
+    }
+
+    #[test]
+    fn extended_frame_gives_the_interrupted_fp_registers() {
+        extended_frame(fx_eh());
+    }
+
+    #[test]
+    fn thread_on_psp_is_read_from_the_process_stack() {
+        thread_on_psp(fx_eh());
+    }
+
+    #[test]
+    fn nested_exceptions_and_a_fault_inside_an_isr_unwind_to_reset() {
+        nested_exceptions(fx_eh());
+    }
+
+    #[test]
+    fn cortex_m_rt_hardfault_that_overwrote_lr_is_recovered() {
+        overwritten_lr_recovered(fx_eh());
+    }
+}
+
+#[test]
+fn a_caller_sp_above_the_stack_top_ends_at_the_bottom_of_the_stack() {
+    // mid's frame straddles the top of the stack region: its CFA (the caller's SP) is
+    // 8 bytes above the initial MSP, so the caller cannot be on this stack.
+    let Some(mut f) = fx() else { return };
+    f.t.map(TOP, 0x100); // memory goes on above the stack (more RAM, another region)
+    f.st = Stack::new(TOP - 8);
+    f.t.write_u32(TOP + 4, f.ra("ra_main")); // mid's saved LR at CFA - 4
+    f.live(f.a("ra_mid"), 0, 0);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["mid"]);
+    assert_eq!(bt.termination, Termination::BottomOfStack { sp: TOP + 8 });
+    assert!(bt.stack_overflow.is_none());
+}
+
+#[test]
+fn a_caller_sp_outside_every_ram_region_ends_the_unwind() {
+    // A thread on the PSP whose stack is in memory the image knows nothing of (below
+    // 0x10000000 here): mid's caller would have SP = 0x10000000, outside RAM.
+    let Some(mut f) = fx() else { return };
+    let psp = 0x1000_0000 - 16;
+    f.t.map(0x0FFF_FF00, 0x100);
+    f.t.write_u32(0x1000_0000 - 4, f.ra("ra_main"));
+    f.live(f.a("ra_mid"), 0, 0);
+    f.t.set("sp", psp);
+    f.t.set("psp", psp);
+    f.t.set("control", 2);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["mid"]);
+    assert_eq!(bt.termination, Termination::SpOutsideRam { sp: 0x1000_0000 });
+    assert!(bt.stack_overflow.is_none(), "the main stack is fine: {:?}", bt.stack_overflow);
+}
+
+#[test]
+fn without_cfi_or_a_saved_lr_the_caller_is_found_by_a_labelled_stack_scan() {
+    // No CFI, and leaf pushes nothing: prologue analysis would take the return address
+    // from LR, which is unknown here, so the stack is scanned for a word that follows a
+    // BL. The first one is thread_main's return address saved by mid (mid is skipped:
+    // the scan is a guess and says so).
+    let Some(mut f) = fx_from(asm_fixture_nodebug()) else { return };
+    f.thread_to_leaf();
+    f.live(f.a("leaf_body"), 0, 0);
+    let mut regs = isrscope::target::Registers::new();
+    for (name, value) in f.t.regs.iter().filter(|(n, _)| *n != "lr") {
+        regs.insert(name, value);
+    }
+    f.t.regs = regs;
+    let sp = f.st.sp;
+    let ra_main = f.ra("ra_main");
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["leaf", "thread_main", "Reset_Handler"]);
+    let main = frame(&bt, "thread_main");
+    assert_eq!(
+        main.method,
+        UnwindMethod::Heuristic(format!(
+            "stack scan: return address {ra_main:#010x} found at {:#010x} (12 bytes above SP)",
+            sp + 12
+        ))
+    );
+    assert_eq!(main.sp, Some(sp + 16));
+    assert!(bt.warnings.iter().any(|w| w.contains("no CFI") && w.contains("stack scan")), "{:?}", bt.warnings);
 }

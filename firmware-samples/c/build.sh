@@ -54,3 +54,12 @@ core m3-busfault cortex-m3 mps2 busfault.c
 core m7-busfault cortex-m7 mps2 busfault.c -DLAB_UNMAPPED_ADDR=0x70000000u
 core m33-busfault cortex-m33 mps2_an505 busfault.c
 echo "built $(ls "$out"/*.elf | wc -l) C samples in $out"
+
+# Clang/LLVM: scenario 1 compiled by clang (DWARF 5) and linked by ld.lld, with
+# arm-none-eabi-gcc's libgcc for the same core and float ABI.
+CLANG_FLAGS=(--target=thumbv7em-none-eabihf -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 -fuse-ld=lld)
+libgcc_dir=$(dirname "$($CC -mthumb -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 -print-libgcc-file-name)")
+clang "${CLANG_FLAGS[@]}" "${COMMON_FLAGS[@]}" -T stm32f407.ld \
+      "$here/common/startup_stm32f407.c" "$here/common/handlers.c" "$here/scenarios/busfault.c" \
+      -L"$libgcc_dir" -lgcc -o "$out/clang-busfault.elf"
+echo "built clang-busfault.elf with $(clang --version | head -n1)"

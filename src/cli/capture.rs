@@ -76,6 +76,8 @@ pub fn run(args: &CaptureArgs) -> Result<u8> {
                 indicatif::ProgressStyle::with_template("capturing RAM {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
+            // Drawn at once, before the first block arrives.
+            bar.tick();
             bar
         });
         let got = capture::capture(target, image.as_ref(), &opts, &mut |done, _| {

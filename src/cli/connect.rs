@@ -17,6 +17,9 @@ pub struct Connection {
     pub target: Box<dyn Target>,
     /// isrscope started this target (QEMU) and owns it: it ends with isrscope.
     pub owned: bool,
+    /// What the backend warned about when connecting (e.g. a QEMU older than 8.0);
+    /// already printed on stderr, kept for the report's findings.
+    pub warnings: Vec<String>,
 }
 
 pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Result<Connection> {
@@ -26,14 +29,18 @@ pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Resu
     }
     if let Some(address) = &args.gdb {
         let target = GdbTarget::connect(address, &gdb).with_context(|| format!("connecting to the GDB server at {address}"))?;
-        return Ok(Connection { target: Box::new(target), owned: false });
+        return Ok(Connection { target: Box::new(target), owned: false, warnings: Vec::new() });
     }
     if let Some(machine) = &args.qemu {
         let Some(elf) = elf else { bail!("--qemu needs --elf: the firmware to run") };
         let mut config = QemuConfig::new(machine.clone(), elf);
         config.gdb = gdb;
         let target = QemuTarget::launch(&config).with_context(|| format!("starting QEMU ({machine}) with {}", elf.display()))?;
-        return Ok(Connection { target: Box::new(target), owned: true });
+        let warnings = target.warnings().to_vec();
+        for w in &warnings {
+            eprintln!("isrscope: warning: {w}");
+        }
+        return Ok(Connection { target: Box::new(target), owned: true, warnings });
     }
     let from_env = probe_cmds::chip_from_env();
     let chip = match (&args.chip, &from_env) {
@@ -48,5 +55,5 @@ pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Resu
         _ => String::new(),
     };
     let target = ProbeTarget::open(&args.probe.config(&chip)).with_context(|| format!("--chip {chip}{source}"))?;
-    Ok(Connection { target: Box::new(target), owned: false })
+    Ok(Connection { target: Box::new(target), owned: false, warnings: Vec::new() })
 }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::debuginfo::Image;
 use crate::model::exception::ExceptionNumber;
-use crate::report::{self, CollectOptions, Report};
+use crate::report::{self, CollectOptions, Finding, Report, Severity};
 use crate::target::catch::{self, CatchOptions, FaultCatch};
 use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
 
@@ -71,7 +71,7 @@ pub fn run(args: &InspectArgs) -> Result<u8> {
     // Leave the target as found whatever happened: breakpoints cleared, resumed unless
     // --halt. A QEMU isrscope started ends with it.
     let detach = if conn.owned { Ok(()) } else { conn.target.detach(!args.wait.halt) };
-    let report = match result {
+    let mut report = match result {
         Ok(report) => report,
         Err(e) => match e.chain().find_map(|c| c.downcast_ref::<TargetError>()) {
             Some(TargetError::LockedUp { detail, .. }) => {
@@ -80,6 +80,7 @@ pub fn run(args: &InspectArgs) -> Result<u8> {
             _ => return Err(e),
         },
     };
+    report.findings.extend(conn.warnings.iter().map(|w| connection_finding(w)));
     // The report is printed even when detaching fails (e.g. the link broke after the
     // registers were read): what was read is worth having; the error still sets exit 1.
     match args.format {
@@ -88,6 +89,13 @@ pub fn run(args: &InspectArgs) -> Result<u8> {
     }
     detach.context("detaching from the target")?;
     Ok(report.outcome.exit_code())
+}
+
+/// A backend's connection warning as a finding: `qemu-too-old` for a QEMU whose
+/// gdbstub lacks the system registers, `connection-warning` otherwise.
+fn connection_finding(warning: &str) -> Finding {
+    let code = if warning.contains("older than 8.0") { "qemu-too-old" } else { "connection-warning" };
+    Finding::new(code, Severity::Warning, warning)
 }
 
 fn inspect(
@@ -112,9 +120,10 @@ pub(crate) struct WaitOptions {
     pub timeout: Duration,
 }
 
-/// Halts the core where a report is worth making: at once if it is already in a
-/// fault handler (or locked up), else after catching a fault or a `--break-at` stop
-/// within the timeout. Returns what `report::collect` needs to know about the stop.
+/// Halts the core where a report is worth making: at once if it is already in an
+/// exception handler (a fault, an ISR, SVCall, ...: IPSR != 0) or locked up, else after
+/// catching a fault or a `--break-at` stop within the timeout. Returns what
+/// `report::collect` needs to know about the stop.
 pub(crate) fn stop_for_report(
     target: &mut dyn Target,
     image: Option<&Image>,
@@ -131,10 +140,12 @@ pub(crate) fn stop_for_report(
         }
     };
     let xpsr = target.read_register(reg::XPSR).context("reading xPSR")?;
-    let in_fault = ExceptionNumber::from_xpsr(xpsr).is_fault();
+    // Halted inside a handler (left so by a debugger or an earlier `--halt`): that is
+    // the state worth reporting, and resuming would lose it.
+    let in_handler = !ExceptionNumber::from_xpsr(xpsr).is_thread();
     let mut preface = None;
     // A QEMU we started is halted at reset: there is nothing to report before it runs.
-    if !in_fault && !wait.no_wait {
+    if !in_handler && !wait.no_wait {
         let elf_vectors = image.and_then(|i| i.vector_table()).map(|t| t.words.as_slice());
         let mut armed = if wait.no_catch {
             None

@@ -246,6 +246,11 @@ impl Image {
     pub fn vector_table(&self) -> Option<&VectorTable> {
         self.vector_table.as_ref()
     }
+    /// The vector table read again with exactly `words` entries (from 16 + an SVD's IRQ
+    /// count when the image does not give the size); fewer where the file ends.
+    pub fn vector_table_with_len(&self, words: usize) -> Option<VectorTable> {
+        super::layout::vector_table_with_len(self, words)
+    }
     /// The GNU build-id note, if the linker emitted one.
     pub fn build_id(&self) -> Option<&[u8]> {
         self.build_id.as_deref()

@@ -212,6 +212,20 @@ pub(crate) fn find_vector_table(image: &Image) -> Option<VectorTable> {
     None
 }
 
+/// The table found in `image`, read again with exactly `words` entries (e.g. 16 + the
+/// chip's IRQ count from an SVD when the image does not say the size). Stops early at
+/// the end of the file's contents, so a table cut short stays visibly short.
+pub(crate) fn vector_table_with_len(image: &Image, words: usize) -> Option<VectorTable> {
+    let found = image.vector_table()?;
+    let read = |a: u32| image.read_static_u32(a).or_else(|| {
+        image.file_bytes_at_load_address(a, 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+    });
+    let words = (0..words.min(MAX_VECTORS))
+        .map_while(|i| read(found.address.wrapping_add(4 * i as u32)))
+        .collect();
+    Some(VectorTable { address: found.address, source: found.source.clone(), words })
+}
+
 /// Reads the table's words from the file. Without a known size, reads while the words
 /// look like vectors (zero, or odd addresses in flash).
 fn table_at(image: &Image, address: u32, size: Option<u32>, source: VectorTableSource) -> Option<VectorTable> {

@@ -16,7 +16,7 @@ use crate::unwind::{self, Frame, Termination, UnwindOptions};
 
 use super::{
     BacktraceEntry, CauseDetail, ExceptionFrame, FaultSummary, Finding, FpFrame, Outcome, Report, SCHEMA_VERSION,
-    Severity, TargetSummary,
+    Severity, SvcSummary, TargetSummary, V6mExplanation,
 };
 
 /// What the caller knows that the target cannot tell.
@@ -109,38 +109,67 @@ pub fn collect_with_backtrace(
     let innermost = backtrace.as_ref().and_then(|bt| bt.exceptions().next().cloned());
     let interrupted = innermost.as_ref().and_then(|e| e.frame.as_ref()).map(|f| f.interrupted_exception());
 
-    let fault = scb.and_then(|scb| {
-        let fault_regs = FaultRegisters::from_scb(&scb);
-        let ctx = FaultContext {
-            profile,
-            shcsr: Some(scb.shcsr),
-            shpr: Some(scb.shpr),
-            primask: registers.get(reg::PRIMASK).map(|v| v & 1 != 0),
-            faultmask: registers.get(reg::FAULTMASK).map(|v| v & 1 != 0),
-            basepri: registers.get(reg::BASEPRI).map(|v| v as u8),
-            active: Some(active),
-            interrupted,
-            interrupted_priority: None,
-            dhcsr: opts.locked_up.then_some(crate::model::regs::dcb::DHCSR_S_LOCKUP),
-            // At a handler's entry SP is where the hardware pushed (or tried to push) the frame.
-            sp: registers.get(reg::SP),
-            stack_bounds: image.and_then(stack_ram),
-            ..FaultContext::default()
-        };
-        let analysis = FaultAnalysis::analyze(&fault_regs, &ctx);
-        let in_fault = active.is_fault() || analysis.class == FaultClass::Lockup;
-        if !in_fault && !analysis.causes.is_empty() {
-            findings.push(Finding::new(
-                "stale-fault-status",
-                Severity::Info,
-                format!(
-                    "fault status bits are set ({}) but no fault handler is active: they are sticky, left from an earlier fault",
-                    analysis.causes.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
-                ),
-            ));
+    let primask = registers.get(reg::PRIMASK).map(|v| v & 1 != 0);
+    let fault = match scb {
+        Some(scb) => {
+            let mut fault_regs = FaultRegisters::from_scb(&scb);
+            super::live::add_optional_fault_registers(target, cpuid, &mut fault_regs);
+            let (interrupted_priority, prigroup) =
+                super::live::escalation_priorities(target, &scb, &fault_regs, interrupted);
+            let ctx = FaultContext {
+                profile,
+                shcsr: Some(scb.shcsr),
+                shpr: Some(scb.shpr),
+                primask,
+                faultmask: registers.get(reg::FAULTMASK).map(|v| v & 1 != 0),
+                basepri: registers.get(reg::BASEPRI).map(|v| v as u8),
+                active: Some(active),
+                interrupted,
+                interrupted_priority,
+                prigroup,
+                dhcsr: opts.locked_up.then_some(crate::model::regs::dcb::DHCSR_S_LOCKUP),
+                // At a handler's entry SP is where the hardware pushed (or tried to push) the frame.
+                sp: registers.get(reg::SP),
+                stack_bounds: image.and_then(stack_ram),
+            };
+            let analysis = FaultAnalysis::analyze(&fault_regs, &ctx);
+            let in_fault = active.is_fault() || analysis.class == FaultClass::Lockup;
+            if !in_fault && !analysis.causes.is_empty() {
+                findings.push(Finding::new(
+                    "stale-fault-status",
+                    Severity::Info,
+                    format!(
+                        "fault status bits are set ({}) but no fault handler is active: they are sticky, left from an earlier fault",
+                        analysis.causes.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            // Without status registers only the faulting instruction explains a HardFault.
+            let v6m = match (profile, innermost.as_ref()) {
+                (Some(p), Some(entry)) if !p.has_fault_status_registers() && active == ExceptionNumber::HARD_FAULT => {
+                    entry.frame.as_ref().map(|frame| {
+                        let vctx = super::v6m::V6mContext {
+                            profile: p,
+                            image,
+                            frame,
+                            r4_r11: interrupted_r4_r11(backtrace.as_ref()),
+                            scb: Some(&scb),
+                            primask,
+                        };
+                        super::v6m::explain(target, &vctx)
+                    })
+                }
+                _ => None,
+            };
+            in_fault.then(|| fault_summary(&fault_regs, &analysis, v6m))
         }
-        in_fault.then(|| fault_summary(&fault_regs, &analysis))
-    });
+        None => None,
+    };
+    // An SVC being handled: its number and arguments.
+    let svc = match innermost.as_ref().and_then(|e| e.frame.as_ref()) {
+        Some(frame) if active == ExceptionNumber::SVCALL => super::live::svc_call(target, frame),
+        _ => None,
+    };
 
     let exception_frames: Vec<ExceptionFrame> = backtrace
         .as_ref()
@@ -222,7 +251,7 @@ pub fn collect_with_backtrace(
             _ => Outcome::NoFault,
         })
     };
-    let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), &entries, backtrace.as_ref());
+    let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), svc.as_ref(), &entries, backtrace.as_ref());
 
     let caps = target.capabilities();
     let report = Report {
@@ -239,6 +268,7 @@ pub fn collect_with_backtrace(
         registers: registers.iter().map(|(k, v)| (k.to_string(), v)).collect(),
         exception_frames,
         fault,
+        svc,
         backtrace: entries,
         backtrace_end: backtrace.as_ref().map(|bt| bt.termination.to_string()),
         findings,
@@ -254,13 +284,34 @@ fn stack_ram(image: &Image) -> Option<(u32, u32)> {
     Some((region.start, region.end))
 }
 
-fn fault_summary(regs: &FaultRegisters, analysis: &FaultAnalysis) -> FaultSummary {
+/// R4-R11 of the context the innermost exception interrupted, as the unwinder
+/// recovered them for the first frame below the exception entry.
+fn interrupted_r4_r11(bt: Option<&unwind::Backtrace>) -> Option<[u32; 8]> {
+    let frame = bt?
+        .frames
+        .iter()
+        .skip_while(|f| !matches!(f, Frame::Exception(_)))
+        .find_map(|f| match f {
+            Frame::Frame(f) if !f.inlined => f.registers.as_ref(),
+            _ => None,
+        })?;
+    let mut out = [0u32; 8];
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = frame.get(4 + i)?;
+    }
+    Some(out)
+}
+
+fn fault_summary(regs: &FaultRegisters, analysis: &FaultAnalysis, v6m: Option<V6mExplanation>) -> FaultSummary {
     FaultSummary {
         cfsr: regs.cfsr,
         hfsr: regs.hfsr,
         dfsr: regs.dfsr,
         mmfar: analysis.mmfar,
         bfar: analysis.bfar,
+        sfsr: regs.sfsr,
+        sfar: analysis.sfar,
+        abfsr: regs.abfsr,
         causes: analysis.causes.iter().map(|c| c.name.to_string()).collect(),
         details: analysis
             .causes
@@ -277,6 +328,7 @@ fn fault_summary(regs: &FaultRegisters, analysis: &FaultAnalysis) -> FaultSummar
         primary: analysis.primary,
         escalation: analysis.escalation.iter().flat_map(|e| e.reasons.iter().map(|r| r.to_string())).collect(),
         notes: analysis.notes.iter().map(|n| n.to_string()).collect(),
+        v6m,
     }
 }
 
@@ -393,6 +445,7 @@ fn summarize(
     preface: Option<&str>,
     exception: Option<ExceptionNumber>,
     fault: Option<&FaultSummary>,
+    svc: Option<&SvcSummary>,
     entries: &[BacktraceEntry],
     bt: Option<&unwind::Backtrace>,
 ) -> String {
@@ -407,7 +460,9 @@ fn summarize(
     if let (Some(so), Some(f)) = (bt.and_then(|b| b.stack_overflow.as_ref()), fault) {
         s.push_str(&format!("Stack overflow: {} on {} with {}", f.class, so.stack, so.sp_text()));
         if let Some(r) = &so.recursion {
-            s.push_str(&format!("; {} repeats {} times on the stack (heuristic)", r.function, r.count));
+            // A bounded scan gives a lower bound: say so, as the finding does.
+            let at_least = if r.at_least { "at least " } else { "" };
+            s.push_str(&format!("; {} repeats {at_least}{} times on the stack (heuristic)", r.function, r.count));
         }
         return s;
     }
@@ -426,6 +481,9 @@ fn summarize(
             if let Some(d) = primary {
                 s.push_str(": ");
                 s.push_str(&lowercase_first(d.summary.trim_end_matches('.')));
+            } else if let Some(first) = f.v6m.as_ref().and_then(|v| v.findings.first()) {
+                s.push_str(": ");
+                s.push_str(&first.headline);
             }
             if let Some(a) = f.bfar.or(f.mmfar) {
                 s.push_str(&format!(" at {a:#010x}"));
@@ -436,6 +494,9 @@ fn summarize(
         }
         (Some(exc), None) => {
             s.push_str(&format!("In the {exc} handler"));
+            if let Some(call) = svc {
+                s.push_str(&format!(" (SVC #{})", call.number));
+            }
             if let Some(e) = current {
                 s.push_str(&format!(", at {}", describe_function(e)));
             }

@@ -5,7 +5,9 @@
 //! Building it ([`collect`]) reads the target; rendering never does.
 
 pub mod collect;
+mod live;
 pub mod text;
+mod v6m;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +35,8 @@ pub struct Report {
     /// One per exception level, innermost first.
     pub exception_frames: Vec<ExceptionFrame>,
     pub fault: Option<FaultSummary>,
+    /// The supervisor call being handled when SVCall is the innermost exception.
+    pub svc: Option<SvcSummary>,
     /// Innermost first.
     pub backtrace: Vec<BacktraceEntry>,
     /// Why the backtrace ends.
@@ -108,6 +112,12 @@ pub struct FaultSummary {
     pub mmfar: Option<u32>,
     /// Only when BFARVALID is set.
     pub bfar: Option<u32>,
+    /// SecureFault status (ARMv8-M Mainline); `None` where absent or unreadable.
+    pub sfsr: Option<u32>,
+    /// Only when SFSR.SFARVALID is set.
+    pub sfar: Option<u32>,
+    /// Cortex-M7 auxiliary bus fault status; `None` on other cores or when unreadable.
+    pub abfsr: Option<u32>,
     /// Every set bit by its ARM name, e.g. "PRECISERR", "BFARVALID", "FORCED".
     pub causes: Vec<String>,
     /// The same bits with their explanations.
@@ -119,6 +129,39 @@ pub struct FaultSummary {
     /// Why a configurable fault became a HardFault, in words.
     pub escalation: Vec<String>,
     pub notes: Vec<String>,
+    /// ARMv6-M and ARMv8-M Baseline (no fault status registers): what the
+    /// instruction at the stacked PC says.
+    pub v6m: Option<V6mExplanation>,
+}
+
+/// A HardFault explained from the faulting instruction (see `model::v6m`).
+#[derive(Clone, Debug, Serialize)]
+pub struct V6mExplanation {
+    /// The stacked PC: the instruction that faulted.
+    pub pc: Option<u32>,
+    /// Its disassembly, e.g. "ldr r0, [r0]"; `None` when it could not be read or decoded.
+    pub instruction: Option<String>,
+    pub findings: Vec<V6mFindingSummary>,
+}
+
+/// One thing the instruction analysis found, with a stable kebab-case code.
+#[derive(Clone, Debug, Serialize)]
+pub struct V6mFindingSummary {
+    pub code: String,
+    pub message: String,
+    /// A short phrase for the summary sentence, e.g. "unaligned 4-byte read at 0x20000009".
+    #[serde(skip)]
+    pub headline: String,
+}
+
+/// A supervisor call: the SVC number and its arguments.
+#[derive(Clone, Debug, Serialize)]
+pub struct SvcSummary {
+    pub number: u8,
+    /// Stacked R0-R3.
+    pub args: [u32; 4],
+    /// The SVC instruction's address (stacked PC - 2).
+    pub address: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -182,6 +225,7 @@ impl Report {
             registers: BTreeMap::new(),
             exception_frames: Vec::new(),
             fault: None,
+            svc: None,
             backtrace: Vec::new(),
             backtrace_end: None,
             findings: vec![Finding::new(

@@ -55,20 +55,42 @@ pub fn render(report: &Report, color: bool) -> String {
         None => "none (thread mode)".into(),
     };
     let _ = writeln!(o, "{} {exc}", st.bold("Exception:"));
+    if let Some(svc) = &report.svc {
+        let [a, b, c, d] = svc.args;
+        let _ = writeln!(
+            o,
+            "{} SVC #{} at {:#010x} (r0={a:#010x} r1={b:#010x} r2={c:#010x} r3={d:#010x})",
+            st.bold("SVC:      "),
+            svc.number,
+            svc.address
+        );
+    }
     if let Some(elf) = &t.elf {
         let _ = writeln!(o, "{} {elf}", st.bold("ELF:      "));
     }
 
     if let Some(f) = &report.fault {
         let _ = writeln!(o, "\n{}", st.bold("Fault status"));
-        let mut regs = format!("  CFSR {:#010x}  HFSR {:#010x}  DFSR {:#010x}", f.cfsr, f.hfsr, f.dfsr);
-        if let Some(a) = f.mmfar {
-            regs.push_str(&format!("  MMFAR {a:#010x}"));
+        if f.v6m.is_some() {
+            let _ = writeln!(o, "  (this core has no fault status registers: the faulting instruction explains it)");
+        } else {
+            let mut regs = format!("  CFSR {:#010x}  HFSR {:#010x}  DFSR {:#010x}", f.cfsr, f.hfsr, f.dfsr);
+            let optional = [("MMFAR", f.mmfar), ("BFAR", f.bfar), ("SFSR", f.sfsr), ("SFAR", f.sfar), ("ABFSR", f.abfsr)];
+            for (name, value) in optional {
+                if let Some(v) = value {
+                    regs.push_str(&format!("  {name} {v:#010x}"));
+                }
+            }
+            let _ = writeln!(o, "{regs}");
         }
-        if let Some(a) = f.bfar {
-            regs.push_str(&format!("  BFAR {a:#010x}"));
+        if let Some(v) = &f.v6m {
+            let pc = v.pc.map(|pc| format!("{pc:#010x}")).unwrap_or_else(|| "unknown".into());
+            let inst = v.instruction.as_deref().unwrap_or("(unreadable or undecodable)");
+            let _ = writeln!(o, "  {} {pc}: {inst}", st.cyan("instruction at"));
+            for finding in &v.findings {
+                let _ = writeln!(o, "  {} {}", st.cyan(&finding.code), finding.message);
+            }
         }
-        let _ = writeln!(o, "{regs}");
         for d in &f.details {
             let _ = writeln!(o, "  {} {}", st.cyan(&format!("{}.{}", d.register, d.name)), d.summary);
             if !d.meaning.is_empty() {

@@ -94,6 +94,14 @@ impl Poller {
         commands: Receiver<Command>,
         ui: Sender<UiEvent>,
     ) -> Result<(), TargetError> {
+        let keep_halted = self.serve(start, catch_faults, commands, ui);
+        self.leave(keep_halted)
+    }
+
+    /// The session: carries out commands and sends snapshots until the UI quits or
+    /// goes away. Returns whether to leave the core halted. Does not leave the target:
+    /// [`Poller::leave`] does, also after a panic in here (see `tui::run`).
+    pub fn serve(&mut self, start: Start, catch_faults: bool, commands: Receiver<Command>, ui: Sender<UiEvent>) -> bool {
         self.begin(start, catch_faults);
         let mut keep_halted = self.halt_on_exit;
         let mut dirty = true;
@@ -121,13 +129,22 @@ impl Poller {
                     break;
                 }
                 Some(c) => {
+                    if matches!(c, Command::Capture) {
+                        super::test_panic::poller();
+                    }
                     self.command(c);
                     true
                 }
                 None => self.wait_slice(),
             };
         }
-        self.leave(keep_halted)
+        keep_halted
+    }
+
+    /// Whether the core is to be left halted when the session ends abnormally (a
+    /// panic): only when the user asked for it (`--halt-on-exit`).
+    pub fn halt_on_exit(&self) -> bool {
+        self.halt_on_exit
     }
 
     /// Takes the target as found: reports a core halted in a fault at once, otherwise
@@ -434,13 +451,17 @@ impl Poller {
     }
 
     /// Leaves the target as found: every breakpoint isrscope set is removed and the
-    /// core resumed unless `keep_halted`. A QEMU isrscope started is simply ended.
-    fn leave(mut self, keep_halted: bool) -> Result<(), TargetError> {
+    /// core resumed unless `keep_halted`. A QEMU isrscope started is simply ended (when
+    /// the poller, which owns it, is dropped). Also used after a panic in
+    /// [`Poller::serve`], so it trusts the target's state over its own bookkeeping.
+    pub fn leave(&mut self, keep_halted: bool) -> Result<(), TargetError> {
         if self.owned || matches!(self.core, CoreView::Gone(_)) || !self.target.capabilities().live {
             return Ok(());
         }
-        if self.running {
+        let running = self.running || matches!(self.target.state(), Ok(CoreState::Running | CoreState::Sleeping));
+        if running {
             self.target.halt(HALT_TIMEOUT)?;
+            self.running = false;
         }
         let mut first = None;
         if let Some(mut c) = self.catch.take()
@@ -448,7 +469,7 @@ impl Poller {
         {
             first.get_or_insert(e);
         }
-        for &address in self.user_breaks.keys() {
+        for address in std::mem::take(&mut self.user_breaks).into_keys() {
             if let Err(e) = self.target.clear_breakpoint(address) {
                 first.get_or_insert(e);
             }

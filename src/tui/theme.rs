@@ -15,9 +15,16 @@ impl Theme {
 
     /// Colour unless NO_COLOR is set (https://no-color.org) or the terminal lacks it.
     pub fn detect() -> Theme {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let colors = ratatui::crossterm::style::available_color_count();
+        let no_color = std::env::var_os("NO_COLOR");
+        let term = std::env::var("TERM").ok();
+        Theme::from_env(no_color.as_deref(), term.as_deref(), ratatui::crossterm::style::available_color_count())
+    }
+
+    /// [`Theme::detect`]'s decision from the values it reads: `NO_COLOR` (set and not
+    /// empty: no colour), `TERM` (`dumb`: no colour) and the terminal's colour count.
+    pub fn from_env(no_color: Option<&std::ffi::OsStr>, term: Option<&str>, colors: u16) -> Theme {
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
+        let dumb = term == Some("dumb");
         Theme { color: !no_color && !dumb && colors >= 8 }
     }
 

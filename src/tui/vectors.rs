@@ -4,6 +4,7 @@
 //! the checks a table alone allows are made here.
 
 use crate::debuginfo::Image;
+use crate::model::arch::{CpuId, Profile};
 use crate::model::exception::ExceptionNumber;
 use crate::model::fault::Shcsr;
 use crate::model::nvic::{Icsr, NvicTables};
@@ -46,11 +47,12 @@ pub fn read(target: &mut dyn Target, image: Option<&Image>) -> Result<VectorView
     let tables = read_nvic(target, irqs);
     let shcsr = scb_block.map(|s| Shcsr::from_bits_retain(s.shcsr));
     let icsr = scb_block.map(|s| Icsr::decode(s.icsr));
+    let profile = scb_block.and_then(|s| CpuId::decode(s.cpuid).profile);
 
     let mut rows = Vec::new();
     for (n, &vector) in words.iter().enumerate().skip(1) {
         let exception = ExceptionNumber(n as u16);
-        if exception.is_reserved() && vector == 0 {
+        if !shown(exception, vector, profile) {
             continue;
         }
         let handler = image.and_then(|i| {
@@ -100,6 +102,20 @@ pub fn read(target: &mut dyn Target, image: Option<&Image>) -> Result<VectorView
         active: icsr.map(|i| i.vectactive).filter(|e| !e.is_thread()),
         pending: icsr.map(|i| i.vectpending).filter(|e| !e.is_thread()),
     })
+}
+
+/// Whether the vector pane lists `exception`: not an empty reserved slot, and not a
+/// system exception the core's architecture lacks (SecureFault outside ARMv8-M
+/// Mainline, MemManage/BusFault/UsageFault/DebugMonitor on ARMv6-M and v8-M Baseline),
+/// whose slot is reserved there. Without a CPUID every slot with a name is listed.
+fn shown(exception: ExceptionNumber, vector: u32, profile: Option<Profile>) -> bool {
+    if exception.is_reserved() && vector == 0 {
+        return false;
+    }
+    match profile {
+        Some(p) if exception.irq().is_none() => exception.exists_on(p),
+        _ => true,
+    }
 }
 
 fn le_words(bytes: &[u8]) -> Vec<u32> {
@@ -175,4 +191,30 @@ fn check(rows: &[VectorRow]) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn securefault_is_listed_only_on_v8m_mainline() {
+        let secure_fault = ExceptionNumber(7);
+        assert!(shown(secure_fault, 0, Some(Profile::V8MMainline)));
+        for p in [Profile::V6M, Profile::V7M, Profile::V8MBaseline] {
+            assert!(!shown(secure_fault, 0, Some(p)), "{p}");
+            assert!(!shown(secure_fault, 0x0800_0101, Some(p)), "{p}: a reserved slot, whatever it holds");
+        }
+        assert!(shown(secure_fault, 0, None), "no CPUID: listed");
+    }
+
+    #[test]
+    fn the_configurable_faults_are_hidden_on_v6m_and_irqs_always_listed() {
+        for n in [4, 5, 6, 12] {
+            assert!(!shown(ExceptionNumber(n), 0, Some(Profile::V6M)), "{n}");
+            assert!(shown(ExceptionNumber(n), 0x0800_0101, Some(Profile::V7M)), "{n}");
+        }
+        assert!(shown(ExceptionNumber(16 + 28), 0, Some(Profile::V6M)));
+        assert!(!shown(ExceptionNumber(9), 0, Some(Profile::V8MMainline)), "reserved and empty");
+    }
 }

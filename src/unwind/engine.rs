@@ -532,14 +532,14 @@ impl<'a, 't> Engine<'a, 't> {
             (None, None) => (None, String::new()),
         };
         let overflow_bytes = boundary.map(|b| b.saturating_sub(sp)).unwrap_or(0);
-        // Recursion: scan what is left of the stack, from the lowest readable address
-        // the stack can have reached up to its top (at most 256 KiB).
+        // Recursion: scan what is left of the stack upward from the lowest readable
+        // address the stack can have reached, in a window that widens only while the
+        // recursion continues (heuristic::scan_recursion: the link is the bottleneck).
         let recursion = match (boundary.or(ram_start), top) {
             (Some(b), Some(t)) if stack == "MSP" && t > b => {
                 let floor = ram_start.unwrap_or(b).max(t.saturating_sub(256 * 1024));
                 let start = sp.clamp(floor, t);
-                let addrs = heuristic::return_addresses(self.image, &mut self.mem, start, t);
-                heuristic::recursion(self.image, &addrs, 3)
+                heuristic::scan_recursion(self.image, &mut self.mem, start, t)
             }
             _ => None,
         };
@@ -560,9 +560,15 @@ impl<'a, 't> Engine<'a, 't> {
             explanation.push_str("; CFSR reports a stacking error (STKERR/MSTKERR): the exception frame was not written, so the interrupted context is lost");
         }
         if let Some(r) = &recursion {
+            // A scan that stopped at its limit gives a lower bound: say so, and where.
+            let (times, scanned) = if r.at_least {
+                (format!("at least {} times", r.count), format!("; the {} KiB above SP scanned", r.scanned_bytes / 1024))
+            } else {
+                (format!("{} times", r.count), String::new())
+            };
             explanation.push_str(&format!(
-                "; {} appears {} times among the return addresses left on the stack (heuristic): unbounded recursion",
-                r.function, r.count
+                "; {} appears {times} among the return addresses left on the stack (heuristic{scanned}): unbounded recursion",
+                r.function
             ));
         }
         self.warnings.push(explanation.clone());

@@ -40,6 +40,9 @@
 //! with the stack region (linker symbols) and the RAM block holding it, and CFSR.STKERR/
 //! MSTKERR is read: the report gives the boundary crossed, by how many bytes, and the
 //! function that repeats most among the return addresses still on the stack (heuristic).
+//! That scan starts just above the lowest SP and widens only while the recursion goes on,
+//! up to 8 KiB (`heuristic::scan_recursion`): a count cut short there is a lower bound
+//! (`Recursion::at_least`, "at least N times" in the explanation).
 //!
 //! Memory is read through a block cache (`memory`: 256-byte aligned chunks, whole
 //! frames prefetched, failures remembered); the result is a plain `Serialize` value.

@@ -210,7 +210,13 @@ impl StackOverflow {
 #[derive(Clone, Debug, Serialize)]
 pub struct Recursion {
     pub function: String,
+    /// Occurrences found; a lower bound when `at_least` is set.
     pub count: usize,
+    /// The scan stopped at its size limit while the recursion still went on: the
+    /// stack holds more occurrences than `count`.
+    pub at_least: bool,
+    /// Bytes of stack scanned, upward from the lowest readable SP.
+    pub scanned_bytes: u32,
     /// The other functions in the repeating cycle, when it spans several.
     pub cycle: Vec<String>,
     /// Return addresses found per function, most frequent first.

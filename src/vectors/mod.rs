@@ -112,8 +112,12 @@ pub struct TableInfo {
     /// "section .isr_vector", "symbol g_pfnVectors", "reset vector".
     pub found_by: String,
     pub words: usize,
-    /// The size came from a section or sized symbol (true) or was inferred (false).
+    /// The size came from a section or sized symbol (true) or not (false).
     pub size_known: bool,
+    /// Where the number of entries came from: "section", "symbol", "svd" (16 + the
+    /// SVD's IRQ count, when the ELF does not give the size) or "inferred" (read while
+    /// the words looked like vectors).
+    pub size_source: &'static str,
     /// VTOR alignment this table needs: its size rounded up to a power of two, >= 128.
     pub required_alignment: u32,
     pub default_handler: Option<Handler>,
@@ -174,13 +178,26 @@ pub fn analyze(image: &Image, opts: &Options, live: Option<&live::LiveData>) -> 
         ));
         return report;
     };
-    let map = CodeMap::new(image, &table.words);
     let size_known = !matches!(table.source, VectorTableSource::ResetVector)
         && match &table.source {
             VectorTableSource::Section(_) => true,
             VectorTableSource::Symbol(name) => image.symbols().by_name(name).is_some_and(|s| s.size >= 8),
             VectorTableSource::ResetVector => false,
         };
+    // The ELF does not say how long the table is but the SVD says how many IRQs the
+    // chip has: the table is 16 + that many entries, not what happened to look like one.
+    let svd_sized = match &opts.svd {
+        Some(svd) if !size_known => image.vector_table_with_len(16 + usize::from(svd.count)),
+        _ => None,
+    };
+    let table = svd_sized.as_ref().unwrap_or(table);
+    let size_source = match (&table.source, size_known, svd_sized.is_some()) {
+        (_, _, true) => "svd",
+        (VectorTableSource::Section(_), true, _) => "section",
+        (_, true, _) => "symbol",
+        _ => "inferred",
+    };
+    let map = CodeMap::new(image, &table.words);
     let found_by = match &table.source {
         VectorTableSource::Section(n) => format!("section {n}"),
         VectorTableSource::Symbol(n) => format!("symbol {n}"),
@@ -191,6 +208,7 @@ pub fn analyze(image: &Image, opts: &Options, live: Option<&live::LiveData>) -> 
         found_by,
         words: table.words.len(),
         size_known,
+        size_source,
         required_alignment: required_alignment(table.words.len()),
         default_handler: map.default_handler().map(|(address, symbol)| Handler { address, symbol: symbol.to_string() }),
     });

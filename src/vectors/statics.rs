@@ -12,15 +12,20 @@ use super::{Entry, Options, Status, VectorReport, code, ranges, required_alignme
 pub fn check(map: &CodeMap, table: &VectorTable, size_known: bool, opts: &Options, report: &mut VectorReport) {
     let findings = &mut report.findings;
     if !size_known {
-        findings.push(Finding::new(
-            code::TABLE_SIZE_INFERRED,
-            Severity::Info,
-            format!(
-                "the table's size is inferred: {} words read while they looked like vectors (no sized section or symbol){}",
-                table.words.len(),
-                if opts.svd.is_some() { "" } else { "; give --svd to know the chip's IRQ count" }
+        let message = match &opts.svd {
+            // analyze() sized the table from the SVD.
+            Some(svd) => format!(
+                "the table's size comes from the SVD: 16 + {} IRQs of {} = {} entries (no sized section or symbol in the ELF)",
+                svd.count,
+                svd.device,
+                16 + usize::from(svd.count)
             ),
-        ));
+            None => format!(
+                "the table's size is inferred: {} words read while they looked like vectors (no sized section or symbol); give --svd to know the chip's IRQ count",
+                table.words.len()
+            ),
+        };
+        findings.push(Finding::new(code::TABLE_SIZE_INFERRED, Severity::Info, message));
     }
     if let Some(svd) = &opts.svd {
         let want = 16 + usize::from(svd.count);

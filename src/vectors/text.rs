@@ -47,7 +47,11 @@ pub fn render(report: &VectorReport, color: bool) -> String {
             t.address,
             t.words,
             t.words * 4,
-            if t.size_known { "" } else { ", size inferred" },
+            match t.size_source {
+                "svd" => ", size from the SVD",
+                "inferred" => ", size inferred",
+                _ => "",
+            },
             t.found_by,
             t.required_alignment
         );

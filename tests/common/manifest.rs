@@ -58,6 +58,22 @@ pub struct Scenario {
     pub active_exceptions: Vec<String>,
     #[serde(default)]
     pub inspect_exception: Option<String>,
+    /// (kind = "svc") the second SVC: its immediate and stacked r0..r3.
+    #[serde(default)]
+    pub svc2_number: Option<u32>,
+    #[serde(default)]
+    pub svc2_args: Vec<u32>,
+    /// (kind = "svc") a symbol reached after the last SVC returned, and the words the
+    /// handler recorded at `svc_log_symbol` from the stacked frames by then.
+    #[serde(default)]
+    pub svc_done_at: Option<String>,
+    #[serde(default)]
+    pub svc_log_symbol: Option<String>,
+    #[serde(default)]
+    pub svc_log: Vec<u32>,
+    /// Exception name -> the priority byte the firmware gave it (NVIC_IPR / SHPR).
+    #[serde(default)]
+    pub priorities: std::collections::BTreeMap<String, u32>,
     #[serde(default)]
     pub notes: String,
 }

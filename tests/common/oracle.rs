@@ -66,6 +66,27 @@ pub fn stop_at(qemu: &Qemu, elf: &Path, stop_at: Option<&str>, probes: &[Probe])
     parse(raw)
 }
 
+/// Like [`stop_at`], but stops at the `hit`-th arrival at `stop_at`'s entry (1 is the
+/// first: the same as [`stop_at`]), e.g. the second entry of an SVC handler.
+pub fn stop_at_hit(qemu: &Qemu, elf: &Path, stop_at: &str, hit: usize, probes: &[Probe]) -> GdbView {
+    let mut cmds = vec!["set language c".to_string(), format!("target remote {}", qemu.socket().display())];
+    cmds.push(format!("break *{stop_at}"));
+    for _ in 0..hit.max(1) {
+        cmds.push("continue".into());
+    }
+    cmds.push("info all-registers".into());
+    for p in probes {
+        match p {
+            Probe::Word(label, addr) => cmds.push(format!("printf \"ORACLE-WORD {label} %08x\\n\", *(unsigned int *)({addr})")),
+            Probe::Expr(label, expr) => cmds.push(format!("printf \"ORACLE-EXPR {label} %08x\\n\", (unsigned int)({expr})")),
+        }
+    }
+    cmds.push("set language auto".into());
+    cmds.push("bt".into());
+    cmds.push("kill".into());
+    parse(run_batch(elf, &cmds))
+}
+
 /// Runs gdb-multiarch in batch mode with `cmds` on `elf`; returns stdout and stderr.
 pub fn run_batch(elf: &Path, cmds: &[String]) -> String {
     let mut cmd = Command::new("timeout");

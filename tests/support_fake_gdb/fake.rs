@@ -1,7 +1,10 @@
 //! A fake GDB server that misbehaves on cue: a unix socket peer in a thread that
-//! answers the handshake like QEMU and then follows a script of faults.
+//! answers the handshake like QEMU and then follows a script of faults. The
+//! `start_tcp*` variants listen on 127.0.0.1 (a free port) instead, as OpenOCD and
+//! the J-Link GDB server do.
 use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -24,6 +27,9 @@ pub enum Act {
     DropMidPacket,
     /// Closes the socket.
     Close,
+    /// Answers with this payload, then never reads again, keeping the socket open: a
+    /// peer whose socket buffer fills up under a large write.
+    ReplyThenStopReading(String),
 }
 
 /// Which server the fake's handshake imitates.
@@ -39,11 +45,21 @@ pub struct FakeServer {
     pub dir: tempfile::TempDir,
     handle: Option<JoinHandle<()>>,
     log: Arc<Mutex<Vec<String>>>,
+    /// Where a TCP server listens (`start_tcp*`); `None` for the unix socket.
+    tcp: Option<SocketAddr>,
 }
 
 impl FakeServer {
+    /// The address for `--gdb`: `unix:PATH`, or `127.0.0.1:PORT` for a TCP server.
     pub fn address(&self) -> String {
-        format!("unix:{}", self.socket().display())
+        match self.tcp {
+            Some(addr) => addr.to_string(),
+            None => format!("unix:{}", self.socket().display()),
+        }
+    }
+    /// The TCP address of a `start_tcp*` server.
+    pub fn tcp_address(&self) -> Option<SocketAddr> {
+        self.tcp
     }
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("fake.sock")
@@ -106,11 +122,43 @@ pub fn start_as(flavour: Flavour, script: Vec<(&'static str, Act)>) -> FakeServe
         dir,
         handle: Some(handle),
         log,
+        tcp: None,
+    }
+}
+
+/// [`start`] on TCP: listens on 127.0.0.1 at a port the system picks (no collisions
+/// between tests run in parallel).
+pub fn start_tcp(script: Vec<(&'static str, Act)>) -> FakeServer {
+    start_tcp_as(Flavour::Qemu, script)
+}
+
+/// [`start_as`] on TCP, 127.0.0.1 at a free port.
+pub fn start_tcp_as(flavour: Flavour, script: Vec<(&'static str, Act)>) -> FakeServer {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let server_log = log.clone();
+    let dir = tempfile::Builder::new()
+        .prefix("isrscope-fake-gdb")
+        .tempdir()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        serve(stream, flavour, script, server_log);
+    });
+    FakeServer {
+        dir,
+        handle: Some(handle),
+        log,
+        tcp: Some(addr),
     }
 }
 
 fn serve(
-    mut s: UnixStream,
+    mut s: impl Read + Write,
     flavour: Flavour,
     script: Vec<(&'static str, Act)>,
     log: Arc<Mutex<Vec<String>>>,
@@ -142,7 +190,9 @@ fn serve(
             // a server that ignores it).
             if let Some(pos) = buf.iter().position(|&b| b == 0x03) {
                 buf.remove(pos);
-                let ignore = script.iter().any(|(t, a)| *t == "\x03" && matches!(a, Act::Silence));
+                let ignore = script
+                    .iter()
+                    .any(|(t, a)| *t == "\x03" && matches!(a, Act::Silence));
                 if !ignore {
                     let _ = s.write_all(&frame(b"T02thread:01;"));
                 }
@@ -199,6 +249,12 @@ fn serve(
                 return;
             }
             Act::Close => return,
+            Act::ReplyThenStopReading(p) => {
+                let _ = s.write_all(&frame(p.as_bytes()));
+                let _ = s.flush();
+                std::thread::sleep(Duration::from_secs(30));
+                return;
+            }
         }
     }
 }

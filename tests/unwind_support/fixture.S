@@ -2,7 +2,12 @@
    and its CFI are explicit, so the tests can lay out stacks word by word. */
     .syntax unified
     .thumb
+#ifdef FIXTURE_EH_FRAME
+    /* The same CFI in .eh_frame (pc-relative, as compilers emit for unwinding tables). */
+    .cfi_sections .eh_frame
+#else
     .cfi_sections .debug_frame
+#endif
 
     .section .isr_vector, "a"
     .global g_pfnVectors

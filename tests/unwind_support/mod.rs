@@ -45,6 +45,12 @@ pub fn asm_fixture() -> Option<&'static Path> {
     P.get_or_init(|| build("fixture-asm", &["fixture.S"], &["-g"])).as_deref()
 }
 
+/// The assembly fixture with its CFI in `.eh_frame` instead of `.debug_frame`.
+pub fn asm_fixture_eh_frame() -> Option<&'static Path> {
+    static P: OnceLock<Option<PathBuf>> = OnceLock::new();
+    P.get_or_init(|| build("fixture-asm-eh-frame", &["fixture.S"], &["-g", "-DFIXTURE_EH_FRAME"])).as_deref()
+}
+
 /// The same without any debug info (no .debug_frame, no .debug_info).
 pub fn asm_fixture_nodebug() -> Option<&'static Path> {
     static P: OnceLock<Option<PathBuf>> = OnceLock::new();
@@ -82,6 +88,8 @@ pub struct MemTarget {
     pub regs: Registers,
     pub caps: Capabilities,
     pub reads: usize,
+    /// Bytes asked for by all reads, failed ones included (the link's cost).
+    pub bytes_read: usize,
 }
 
 impl MemTarget {
@@ -91,6 +99,7 @@ impl MemTarget {
             regs: Registers::new(),
             caps: Capabilities { max_read: 0x800, description: "in-memory test target".into(), ..Default::default() },
             reads: 0,
+            bytes_read: 0,
         }
     }
 
@@ -120,6 +129,7 @@ impl Target for MemTarget {
     }
     fn read_memory(&mut self, address: u32, buf: &mut [u8]) -> Result<()> {
         self.reads += 1;
+        self.bytes_read += buf.len();
         let fail = || TargetError::MemoryUnreadable { address, len: buf.len(), message: "unmapped".into() };
         let Some((start, b)) = self.blocks.range(..=address).next_back() else { return Err(fail()) };
         let off = (address - start) as usize;

@@ -5,6 +5,8 @@
 //! Every wait has a deadline. After any failure that can leave the byte stream out of
 //! step (a timeout mid-reply, a corrupt packet), the connection refuses further use
 //! with the original reason instead of misreading a late reply as the next answer.
+//! Writes are bounded too ([`Transport::set_write_timeout`]): a server that stops
+//! reading (its socket buffer full, e.g. during a large `M`/`X`) cannot hang isrscope.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -16,15 +18,25 @@ use serde::Serialize;
 use super::packet;
 use crate::target::{Result, TargetError};
 
-/// A byte stream with read timeouts: what a GDB server is reached through.
+/// A byte stream with read and write timeouts: what a GDB server is reached through.
 pub trait Transport: Read + Write + Send {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Bounds each blocking write: a write that cannot progress for `timeout` fails
+    /// with `WouldBlock`/`TimedOut`. In-memory transports (tests) never block and keep
+    /// the default, which does nothing.
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
     fn shutdown(&self);
 }
 
 impl Transport for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
     }
     fn shutdown(&self) {
         let _ = TcpStream::shutdown(self, std::net::Shutdown::Both);
@@ -34,6 +46,9 @@ impl Transport for TcpStream {
 impl Transport for UnixStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         UnixStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, timeout)
     }
     fn shutdown(&self) {
         let _ = UnixStream::shutdown(self, std::net::Shutdown::Both);
@@ -73,6 +88,8 @@ pub struct Connection {
     stats: Stats,
     /// Set after a failure that leaves the stream out of step; every later use fails with it.
     broken: Option<String>,
+    /// The write timeout set on the stream, to set it again only when `timeout` changes.
+    write_timeout: Option<Duration>,
 }
 
 impl Connection {
@@ -86,6 +103,7 @@ impl Connection {
             garbage: 0,
             stats: Stats::default(),
             broken: None,
+            write_timeout: None,
         }
     }
 
@@ -346,7 +364,20 @@ impl Connection {
         }
     }
 
+    /// Writes all of `bytes` or fails within [`Connection::timeout`] per stalled write
+    /// (the peer stopped reading): a partial packet may be on the wire then, so the
+    /// connection is marked unusable.
     fn write_all(&mut self, bytes: &[u8], doing: &str) -> Result<()> {
+        let timeout = self.timeout.max(Duration::from_millis(1));
+        if self.write_timeout != Some(timeout) {
+            if let Err(e) = self.stream.set_write_timeout(Some(timeout)) {
+                return Err(self.fail(TargetError::Io {
+                    doing: doing.into(),
+                    source: e,
+                }));
+            }
+            self.write_timeout = Some(timeout);
+        }
         match self
             .stream
             .write_all(bytes)
@@ -355,6 +386,20 @@ impl Connection {
             Ok(()) => {
                 self.stats.bytes_sent += bytes.len() as u64;
                 Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(self.fail(TargetError::Timeout {
+                    doing: format!(
+                        "{doing} (writing {} bytes to the server: it stopped reading)",
+                        bytes.len()
+                    ),
+                    timeout,
+                }))
             }
             Err(e) => Err(self.io_error(e, doing)),
         }

@@ -28,6 +28,8 @@ use crate::target::{
 
 /// DFSR.VCATCH (ARMv7-M ARM C1.6.1).
 const VCATCH: u32 = 1 << 3;
+/// FP_CTRL, the Flash Patch and Breakpoint unit's control register (ARMv7-M ARM C1.11.3).
+const FP_CTRL: u32 = 0xE000_2000;
 /// Bytes cached while halted before the cache is dropped and started afresh.
 const MEMORY_CACHE_LIMIT: usize = 4 << 20;
 
@@ -181,10 +183,17 @@ impl GdbTarget {
             None => self.probe_server(),
         };
 
+        // Other servers do not say how many hardware breakpoints they have, and a
+        // guess would be wrong (QEMU has no limit; J-Link adds flash breakpoints).
+        // OpenOCD hands out the FPB's comparators itself: their number is FP_CTRL's.
+        let breakpoints = match self.server {
+            ServerKind::OpenOcd => self.fpb_code_comparators()?,
+            _ => None,
+        };
         let packet_size = self.features.packet_size;
         self.caps = Capabilities {
             vector_catch: self.server == ServerKind::OpenOcd,
-            breakpoints: None,
+            breakpoints,
             registers: self.register_names(),
             max_read: (packet_size / 2) & !3,
             live: true,
@@ -200,6 +209,20 @@ impl GdbTarget {
             ),
         };
         Ok(())
+    }
+
+    /// The FPB's instruction comparators (FP_CTRL.NUM_CODE), read once at connect;
+    /// `None` when the server refuses the read or the register reads as zero (no FPB,
+    /// or a server that hides it). A broken link is an error.
+    fn fpb_code_comparators(&mut self) -> Result<Option<u32>> {
+        let reply = self.request(
+            &format!("m{FP_CTRL:x},4"),
+            "reading FP_CTRL (the hardware breakpoint units)",
+        )?;
+        let word = from_hex(&reply)
+            .filter(|b| b.len() == 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        Ok(word.and_then(fp_ctrl_num_code))
     }
 
     /// Asks the server its version through `monitor version`; its answer names it.
@@ -772,6 +795,15 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
     }
 }
 
+/// FP_CTRL.NUM_CODE: NUM_CODE2 `[14:12]` above NUM_CODE1 `[7:4]`. `None` for a zero
+/// register (no FPB, or not readable as such).
+fn fp_ctrl_num_code(fp_ctrl: u32) -> Option<u32> {
+    if fp_ctrl == 0 {
+        return None;
+    }
+    Some(((fp_ctrl >> 8) & 0x70) | ((fp_ctrl >> 4) & 0xF))
+}
+
 fn refused(code: &str, output: &[u8]) -> String {
     let out = String::from_utf8_lossy(output);
     let out = out.trim();
@@ -779,5 +811,23 @@ fn refused(code: &str, output: &[u8]) -> String {
         format!("the server answered {code}")
     } else {
         format!("the server answered {code}: {out}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fp_ctrl_num_code;
+
+    #[test]
+    fn fp_ctrl_gives_the_number_of_code_comparators() {
+        // Cortex-M4: FPB v1, 6 code and 2 literal comparators, enabled.
+        assert_eq!(fp_ctrl_num_code(0x0000_0261), Some(6));
+        // Cortex-M7: FPB v2 (REV 1), 8 code comparators.
+        assert_eq!(fp_ctrl_num_code(0x1000_0080), Some(8));
+        // NUM_CODE2 adds 16 per step: 0x2 in [14:12] and 0x3 in [7:4] is 35.
+        assert_eq!(fp_ctrl_num_code(0x0000_2030), Some(35));
+        // Cortex-M0: 4 comparators, no literal ones.
+        assert_eq!(fp_ctrl_num_code(0x0000_0040), Some(4));
+        assert_eq!(fp_ctrl_num_code(0), None, "no FPB, or hidden: unknown");
     }
 }

@@ -187,11 +187,15 @@ pub fn is_fault_entry(xpsr: u32) -> bool {
 
 /// The DEMCR bits isrscope sets itself for a catch kind (HardFault and CoreReset go
 /// through probe-rs' own vector catch). The UsageFault group is OpenOCD's too:
-/// NOCPERR, CHKERR, STATERR.
+/// NOCPERR, CHKERR, STATERR (the ARMv7-M ARM's UsageFault catches, C1.6.5).
+/// MemManage and BusFault also set VC_INTERR: a fault *during* exception entry or
+/// return (MSTKERR/STKERR when stacking runs off the stack, MUNSTKERR/UNSTKERR on
+/// return) is caught by that bit, not by VC_MMERR/VC_BUSERR; without it a stack
+/// overflow that faults while stacking is not stopped at.
 pub fn demcr_bits(kind: CatchKind, shape: CoreShape) -> u32 {
     match kind {
-        CatchKind::MemManage if !shape.baseline => dcb::DEMCR_VC_MMERR,
-        CatchKind::BusFault if !shape.baseline => dcb::DEMCR_VC_BUSERR,
+        CatchKind::MemManage if !shape.baseline => dcb::DEMCR_VC_MMERR | dcb::DEMCR_VC_INTERR,
+        CatchKind::BusFault if !shape.baseline => dcb::DEMCR_VC_BUSERR | dcb::DEMCR_VC_INTERR,
         CatchKind::UsageFault if !shape.baseline => {
             dcb::DEMCR_VC_NOCPERR | dcb::DEMCR_VC_CHKERR | dcb::DEMCR_VC_STATERR
         }
@@ -200,8 +204,10 @@ pub fn demcr_bits(kind: CatchKind, shape: CoreShape) -> u32 {
     }
 }
 
-/// Every DEMCR bit isrscope may change for vector catch; the rest (TRCENA, the
-/// monitor bits) belong to the firmware and are never touched.
+/// Every DEMCR bit isrscope may change for vector catch (VC_INTERR included, in
+/// [`dcb::DEMCR_VC_ALL_FAULTS`]); the rest (TRCENA, the monitor bits) belong to the
+/// firmware and are never touched. While armed, these bits are exactly what was
+/// asked; on detach they are put back exactly as found ([`demcr_restored`]).
 pub const DEMCR_MANAGED: u32 =
     dcb::DEMCR_VC_CORERESET | dcb::DEMCR_VC_ALL_FAULTS | dcb::DEMCR_VC_SFERR;
 
@@ -488,6 +494,7 @@ mod tests {
                 | dcb::DEMCR_VC_HARDERR
                 | dcb::DEMCR_VC_MMERR
                 | dcb::DEMCR_VC_BUSERR
+                | dcb::DEMCR_VC_INTERR
                 | dcb::DEMCR_VC_NOCPERR
                 | dcb::DEMCR_VC_CHKERR
                 | dcb::DEMCR_VC_STATERR
@@ -524,6 +531,61 @@ mod tests {
             demcr_restored(now, original),
             trcena | dcb::DEMCR_MON_EN | dcb::DEMCR_VC_CORERESET
         );
+    }
+
+    #[test]
+    fn faults_during_exception_entry_and_return_are_caught_with_busfault_and_memmanage() {
+        // A stack overflow faults while stacking (STKERR/MSTKERR): only VC_INTERR
+        // halts there.
+        for kind in [CatchKind::BusFault, CatchKind::MemManage] {
+            assert_ne!(
+                demcr_bits(kind, M4F) & dcb::DEMCR_VC_INTERR,
+                0,
+                "{kind:?} sets VC_INTERR"
+            );
+            assert_ne!(demcr_with(0, &[kind], M4F) & dcb::DEMCR_VC_INTERR, 0);
+        }
+        assert_eq!(
+            demcr_bits(CatchKind::UsageFault, M4F),
+            dcb::DEMCR_VC_NOCPERR | dcb::DEMCR_VC_CHKERR | dcb::DEMCR_VC_STATERR,
+            "UsageFault: the three catches of the ARMv7-M ARM"
+        );
+        assert_eq!(demcr_bits(CatchKind::HardFault, M4F), 0, "through probe-rs");
+        assert_eq!(
+            demcr_bits(CatchKind::BusFault, M0),
+            0,
+            "ARMv6-M has none of them"
+        );
+        assert_eq!(demcr_with(0, &[CatchKind::BusFault], M0), 0);
+    }
+
+    #[test]
+    fn demcr_is_restored_exactly_as_found_whatever_was_armed() {
+        let found_values = [
+            0,
+            dcb::DEMCR_TRCENA,
+            dcb::DEMCR_TRCENA | dcb::DEMCR_VC_INTERR,
+            dcb::DEMCR_VC_INTERR | dcb::DEMCR_VC_CORERESET | dcb::DEMCR_VC_CHKERR,
+            dcb::DEMCR_VC_ALL_FAULTS | dcb::DEMCR_VC_CORERESET | dcb::DEMCR_MON_EN,
+        ];
+        let lists: [&[CatchKind]; 4] = [
+            &[],
+            &[CatchKind::HardFault],
+            &[CatchKind::BusFault],
+            &[
+                CatchKind::HardFault,
+                CatchKind::MemManage,
+                CatchKind::BusFault,
+                CatchKind::UsageFault,
+            ],
+        ];
+        for found in found_values {
+            for kinds in lists {
+                let armed = demcr_with(found, kinds, M4F);
+                assert_eq!(armed & !DEMCR_MANAGED, found & !DEMCR_MANAGED);
+                assert_eq!(demcr_restored(armed, found), found, "{found:#x} {kinds:?}");
+            }
+        }
     }
 
     #[test]

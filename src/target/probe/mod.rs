@@ -11,7 +11,8 @@
 //!   only catches HardFault and reset on ARMv7-M), with the found DEMCR restored;
 //! - resuming steps off our own breakpoint only, and stops if that one step entered a
 //!   fault handler (probe-rs' `run()` steps unconditionally and would run past it);
-//! - detach leaves the chip as found, and does not drop the session: probe-rs'
+//! - detach leaves the chip as found (resumed only if it was running at attach), and
+//!   does not drop the session: probe-rs'
 //!   default shutdown sequence writes DHCSR and DEMCR to 0, which would resume a core
 //!   asked to stay halted and wipe the DEMCR just restored.
 //!
@@ -72,6 +73,9 @@ pub struct ProbeTarget {
     units: u32,
     /// DEMCR as found, saved by the first [`Target::set_vector_catch`].
     demcr_found: Option<u32>,
+    /// The core was not halted at attach (running, sleeping or locked up): detach
+    /// resumes it only then, so a core found halted stays halted.
+    found_running: bool,
     detached: bool,
 }
 
@@ -80,10 +84,23 @@ impl ProbeTarget {
     pub fn open(config: &ProbeConfig) -> std::result::Result<Self, ProbeError> {
         let (session, description) = open::open(config)?;
         let chip = session.target().name.clone();
-        Self::from_session(session, description).map_err(|e| ProbeError::Core {
-            chip,
-            message: e.to_string(),
-        })
+        let mut target =
+            Self::from_session(session, description).map_err(|e| ProbeError::Core {
+                chip,
+                message: e.to_string(),
+            })?;
+        // Under reset, the halt at the reset vector is isrscope's own doing: the chip
+        // runs its firmware when left alone, so it counts as found running.
+        if config.connect_under_reset {
+            target.treat_as_found_running();
+        }
+        Ok(target)
+    }
+
+    /// Makes detach resume the core (when asked to) although it was halted at attach:
+    /// for a halt isrscope caused itself (`--connect-under-reset`).
+    pub fn treat_as_found_running(&mut self) {
+        self.found_running = true;
     }
 
     /// Wraps an attached session (core 0): learns the core's shape, its breakpoint
@@ -127,6 +144,7 @@ impl ProbeTarget {
             _ => RunState::Running,
         };
         drop(core);
+        let found_running = !matches!(state, RunState::Halted(_));
         let registers = convert::register_map(shape);
         let caps = Capabilities {
             vector_catch: true,
@@ -149,6 +167,7 @@ impl ProbeTarget {
             breakpoints: BTreeMap::new(),
             units,
             demcr_found: None,
+            found_running,
             detached: false,
         })
     }
@@ -691,9 +710,15 @@ impl Target for ProbeTarget {
             self.halt(HALT_TIMEOUT)?;
         }
         // FPB comparators and DEMCR are memory-mapped: restored whether or not the core
-        // runs. A core found running (or locked up) and not to be halted is left so.
+        // runs. A core running now and not to be halted is left so; one halted now is
+        // resumed only if it was running when isrscope attached (a core found halted,
+        // by another debugger or under reset, stays halted: leave it as found).
         let restored = self.restore();
-        let resumed = if resume && halted { self.run() } else { Ok(()) };
+        let resumed = if resume && halted && self.found_running {
+            self.run()
+        } else {
+            Ok(())
+        };
         self.forget_state();
         self.detached = true;
         restored.and(resumed)

@@ -243,6 +243,11 @@ impl CoreAccess for SimLink {
 /// BusFault_Handler at 0x200 is `b .`; HardFault_Handler at 0x300 is `b .`. The core
 /// is halted at 0x100 at attach; DEMCR holds TRCENA (the firmware's).
 fn lab() -> (ProbeTarget, Rc<RefCell<Sim>>) {
+    attach(lab_sim())
+}
+
+/// The lab's core before attach: change it, then [`attach`].
+fn lab_sim() -> Sim {
     let mut sim = Sim {
         units: 6,
         demcr: dcb::DEMCR_TRCENA,
@@ -287,6 +292,10 @@ fn lab() -> (ProbeTarget, Rc<RefCell<Sim>>) {
     sim.regs.insert(XPSR, THUMB);
     sim.regs.insert(convert::PACKED_ID, 0x0301_A001);
     sim.halt_with(HaltReason::Request);
+    sim
+}
+
+fn attach(sim: Sim) -> (ProbeTarget, Rc<RefCell<Sim>>) {
     let sim = Rc::new(RefCell::new(sim));
     let t = ProbeTarget::with_link(Box::new(SimLink(sim.clone())), M4F, 6, "sim".into()).unwrap();
     (t, sim)
@@ -298,6 +307,130 @@ const FAULTS: [CatchKind; 4] = [
     CatchKind::BusFault,
     CatchKind::UsageFault,
 ];
+
+/// The lab's core running `b .` at 0x100 when isrscope attaches.
+fn found_running() -> (ProbeTarget, Rc<RefCell<Sim>>) {
+    let mut sim = lab_sim();
+    sim.program.insert(
+        0x100,
+        Instr {
+            next: 0x100,
+            fault: None,
+        },
+    );
+    sim.halted = false;
+    sim.dfsr = None;
+    attach(sim)
+}
+
+#[test]
+fn detach_keeps_a_core_found_halted_halted_even_when_asked_to_resume() {
+    // Regression: detach(resume) used to run a core that was halted at attach (by
+    // another debugger, or under reset): not as found.
+    let (mut t, sim) = lab();
+    t.set_breakpoint(0x3000, BreakpointKind::Hardware).unwrap();
+    t.set_vector_catch(&FAULTS).unwrap();
+    t.detach(true).unwrap();
+    let s = sim.borrow();
+    assert!(s.halted, "found halted, left halted");
+    assert_eq!(s.pc(), 0x100, "not stepped or run");
+    assert!(s.comparators.is_empty());
+    assert_eq!(s.demcr, dcb::DEMCR_TRCENA);
+}
+
+#[test]
+fn detach_keeps_a_core_found_halted_halted_after_running_it() {
+    // Found halted; isrscope ran it to a breakpoint; detach(resume) leaves it halted
+    // (at the stop), as a core that was halted when isrscope came.
+    let (mut t, sim) = lab();
+    t.set_breakpoint(0x104, BreakpointKind::Hardware).unwrap();
+    t.resume().unwrap();
+    assert_eq!(
+        t.wait_for_stop(Duration::from_millis(50)).unwrap(),
+        Some(StopReason::Breakpoint { pc: 0x104 })
+    );
+    t.detach(true).unwrap();
+    assert!(sim.borrow().halted);
+    assert!(sim.borrow().comparators.is_empty());
+}
+
+#[test]
+fn detach_resumes_a_core_found_running_that_isrscope_halted() {
+    let (mut t, sim) = found_running();
+    assert_eq!(t.state().unwrap(), CoreState::Running);
+    t.set_vector_catch(&FAULTS).unwrap();
+    t.set_breakpoint(0x3000, BreakpointKind::Hardware).unwrap();
+    assert_eq!(
+        t.halt(Duration::from_millis(10)).unwrap(),
+        StopReason::Requested
+    );
+    assert!(sim.borrow().halted);
+    t.detach(true).unwrap();
+    let s = sim.borrow();
+    assert!(!s.halted, "found running, resumed");
+    assert!(s.comparators.is_empty());
+    assert_eq!(s.demcr, dcb::DEMCR_TRCENA);
+}
+
+#[test]
+fn a_halt_isrscope_caused_itself_counts_as_found_running() {
+    // --connect-under-reset: halted at the reset vector by the attach itself.
+    let (mut t, sim) = lab();
+    t.treat_as_found_running();
+    t.detach(true).unwrap();
+    assert!(
+        !sim.borrow().halted,
+        "resumed: the firmware runs when left alone"
+    );
+}
+
+#[test]
+fn detach_without_resume_halts_a_core_found_running() {
+    let (mut t, sim) = found_running();
+    t.detach(false).unwrap();
+    assert!(sim.borrow().halted, "--halt: stays halted");
+}
+
+#[test]
+fn a_fault_during_exception_entry_is_caught_through_vc_interr() {
+    // Stack overflow: the BusFault is raised while stacking the frame (STKERR), a
+    // fault during exception entry, which only DEMCR.VC_INTERR halts on.
+    let mut sim = lab_sim();
+    sim.program.insert(
+        0x104,
+        Instr {
+            next: 0x106,
+            fault: Some((5, dcb::DEMCR_VC_INTERR, 0x200)),
+        },
+    );
+    let (mut t, sim) = attach(sim);
+    t.set_vector_catch(&FAULTS).unwrap();
+    assert_ne!(sim.borrow().demcr & dcb::DEMCR_VC_INTERR, 0);
+    t.resume().unwrap();
+    assert_eq!(
+        t.wait_for_stop(Duration::from_millis(50)).unwrap(),
+        Some(StopReason::VectorCatch)
+    );
+    assert_eq!(t.read_register(reg::PC).unwrap(), 0x200);
+    t.detach(false).unwrap();
+    assert_eq!(
+        sim.borrow().demcr,
+        dcb::DEMCR_TRCENA,
+        "VC_INTERR cleared again"
+    );
+}
+
+#[test]
+fn detach_restores_a_vc_interr_that_was_found_set() {
+    let found = dcb::DEMCR_TRCENA | dcb::DEMCR_VC_INTERR | dcb::DEMCR_VC_CORERESET;
+    let mut sim = lab_sim();
+    sim.demcr = found;
+    let (mut t, sim) = attach(sim);
+    t.set_vector_catch(&[CatchKind::HardFault]).unwrap();
+    t.set_vector_catch(&FAULTS).unwrap();
+    t.detach(false).unwrap();
+    assert_eq!(sim.borrow().demcr, found, "exactly as found");
+}
 
 #[test]
 fn a_caught_busfault_stops_at_its_handler_and_detach_restores_demcr() {
@@ -333,7 +466,7 @@ fn a_caught_busfault_stops_at_its_handler_and_detach_restores_demcr() {
     t.detach(true).unwrap();
     let sim = sim.borrow();
     assert_eq!(sim.demcr, dcb::DEMCR_TRCENA, "vector catch bits as found");
-    assert!(!sim.halted, "resumed");
+    assert!(sim.halted, "found halted: stays halted");
 }
 
 #[test]
@@ -608,12 +741,7 @@ fn detach_leaves_the_core_as_asked() {
         Err(TargetError::Disconnected { .. })
     ));
 
-    // Halted, asked to resume: runs; dropping without detach leaves things as they are.
-    let (mut t, sim) = lab();
-    t.set_breakpoint(0x3000, BreakpointKind::Hardware).unwrap();
-    t.detach(true).unwrap();
-    assert!(!sim.borrow().halted, "resumed");
-    assert!(sim.borrow().comparators.is_empty());
+    // Dropping without detach leaves things as they are.
     let (t, sim) = lab();
     drop(t);
     assert!(

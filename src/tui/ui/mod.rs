@@ -5,6 +5,7 @@
 mod backtrace;
 mod fault;
 mod registers;
+mod status;
 mod vectors;
 
 use ratatui::buffer::Buffer;
@@ -34,7 +35,7 @@ impl Widget for &App {
             Constraint::Length(1),
         ])
         .areas(area);
-        status_line(self, status, buf);
+        status::render(self, status, buf);
         summary_line(self, summary, buf);
         if area.width >= WIDE.0 && area.height >= WIDE.1 {
             wide(self, main, buf);
@@ -109,40 +110,6 @@ pub(crate) fn placeholder(app: &App) -> &'static str {
         (CoreView::Gone(_), _) => "the target is gone",
         _ => "nothing here",
     }
-}
-
-fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = app.theme;
-    let s = &app.snapshot;
-    let (state, why, state_style) = match &s.core {
-        CoreView::Starting => ("CONNECTING", String::new(), t.status()),
-        CoreView::Running => ("RUNNING", String::new(), t.running()),
-        CoreView::Halted(why) => ("HALTED", why.clone(), t.halted()),
-        CoreView::LockedUp => ("LOCKED UP", String::new(), t.halted()),
-        CoreView::Sleeping => ("SLEEPING", String::new(), t.status()),
-        CoreView::Gone(why) => ("GONE", why.clone(), t.halted()),
-    };
-    let exception = match s.halted.as_ref().filter(|_| !s.stale) {
-        Some(h) => match h.report.exception {
-            Some(e) => format!("{e} (exception {})", e.0),
-            None => "thread mode".to_string(),
-        },
-        None => String::new(),
-    };
-    // Most important first: what is cut at the right edge matters least.
-    let spans = vec![
-        Span::styled(format!(" {state} "), state_style),
-        Span::styled(format!(" {exception} "), t.title()),
-        Span::styled(format!("│ catch {} │ breaks {} │ ", if s.catching { "on" } else { "off" }, s.user_breaks.len()), t.dim()),
-        Span::raw(if why.is_empty() { String::new() } else { format!("{why} │ ") }),
-        Span::styled(short_backend(&s.backend).to_string(), t.dim()),
-    ];
-    Paragraph::new(Line::from(spans)).render(area, buf);
-}
-
-/// The backend without the socket or address, which say little and take room.
-fn short_backend(backend: &str) -> &str {
-    backend.split(" at ").next().unwrap_or(backend)
 }
 
 fn summary_line(app: &App, area: Rect, buf: &mut Buffer) {
