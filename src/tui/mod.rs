@@ -89,10 +89,10 @@ pub enum TuiError {
     Target(#[from] TargetError),
     /// A bug: the UI thread panicked. The terminal was restored (the panic hook) and
     /// the poller still left the target.
-    #[error("the terminal UI crashed ({panic}); the terminal was restored; {left}")]
+    #[error("the terminal UI crashed, a bug in isrscope ({panic}); the terminal was restored; {left}")]
     UiPanicked { panic: String, left: Left },
     /// A bug: the poller panicked. It was caught, the target left, the UI closed.
-    #[error("the target poller crashed ({panic}); the terminal was restored; {left}")]
+    #[error("the target poller crashed, a bug in isrscope ({panic}); the terminal was restored; {left}")]
     PollerPanicked { panic: String, left: Left },
 }
 

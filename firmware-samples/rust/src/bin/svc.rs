@@ -13,8 +13,11 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m_rt::entry;
 use fwlab::*;
 
-static LAST_SVC: AtomicU32 = AtomicU32::new(0);
-static LAST_ARGS_SUM: AtomicU32 = AtomicU32::new(0);
+/// What the handler read from each call's stacked frame: [number, sum of r0-r3] per
+/// call, so a debugger can check that it read the frame (not the live registers).
+#[no_mangle]
+static SVC_LOG: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
+static SVC_COUNT: AtomicU32 = AtomicU32::new(0);
 
 #[inline(never)]
 #[no_mangle]
@@ -44,8 +47,9 @@ unsafe extern "C" fn svc_dispatch(frame: *mut u32) {
     let pc = core::ptr::read_volatile(frame.add(6)) as usize;
     let number = core::ptr::read_volatile((pc - 2) as *const u16) as u32 & 0xff;
     let args = [0, 1, 2, 3].map(|i| core::ptr::read_volatile(frame.add(i)));
-    LAST_SVC.store(number, Ordering::Relaxed);
-    LAST_ARGS_SUM.store(args.iter().fold(0u32, |a, b| a.wrapping_add(*b)), Ordering::Relaxed);
+    let i = (SVC_COUNT.fetch_add(1, Ordering::Relaxed) & 1) as usize;
+    SVC_LOG[2 * i].store(number, Ordering::Relaxed);
+    SVC_LOG[2 * i + 1].store(args.iter().fold(0u32, |a, b| a.wrapping_add(*b)), Ordering::Relaxed);
     let result = match number {
         0x11 => args[2],               // write: bytes written
         0x42 => 0,                     // sleep: ok
@@ -67,9 +71,16 @@ pub unsafe extern "C" fn SVCall() {
     )
 }
 
+/// Reached after both calls returned: where a debugger reads SVC_LOG.
+#[inline(never)]
+#[no_mangle]
+fn calls_done(result: u32) {
+    black_box(result);
+}
+
 #[entry]
 fn main() -> ! {
     let n = sys_write(1, 0x2000_1000, 42, 0xCAFE);
-    black_box(sys_sleep(250, 0x55, 0x66, 0x77).wrapping_add(n));
+    calls_done(black_box(sys_sleep(250, 0x55, 0x66, 0x77).wrapping_add(n)));
     halt()
 }
