@@ -121,8 +121,16 @@ impl GdbTarget {
         self.conn.stats_round_trip();
         self.state = RunState::Running;
         let deadline = Instant::now() + self.conn.timeout;
+        if let Some(reply) = self.wait_stop_reply(deadline, doing)? {
+            return self.on_stop(reply, true, false);
+        }
+        // A step over WFI (or WFE) with nothing pending never completes: the core sleeps.
+        // Stop it as gdb does, with an interrupt, instead of giving up on the link.
+        let doing = "single-stepping (the core did not come back: interrupting it, e.g. asleep in WFI)";
+        self.conn.send_interrupt(doing)?;
+        let deadline = Instant::now() + self.conn.timeout;
         match self.wait_stop_reply(deadline, doing)? {
-            Some(reply) => self.on_stop(reply, true, false),
+            Some(reply) => self.on_stop(reply, false, true),
             None => Err(self.conn.fail(TargetError::Timeout {
                 doing: doing.into(),
                 timeout: self.conn.timeout,
