@@ -83,72 +83,11 @@ pub(super) fn svc_call(target: &mut dyn Target, frame: &StackedFrame) -> Option<
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::model::arch::Profile;
     use crate::model::fault::{EscalationReason, FaultAnalysis, FaultContext};
-    use crate::target::{BreakpointKind, Capabilities, CoreState, Registers, Result, StopReason, TargetError};
 
-    /// Memory from a list of (address, bytes); anything else is unreadable.
-    struct Mem {
-        blocks: Vec<(u32, Vec<u8>)>,
-        reads: Vec<u32>,
-        caps: Capabilities,
-    }
-
-    impl Target for Mem {
-        fn capabilities(&self) -> &Capabilities {
-            &self.caps
-        }
-        fn read_memory(&mut self, address: u32, buf: &mut [u8]) -> Result<()> {
-            self.reads.push(address);
-            for (start, bytes) in &self.blocks {
-                let off = address.wrapping_sub(*start) as usize;
-                if address >= *start && off + buf.len() <= bytes.len() {
-                    buf.copy_from_slice(&bytes[off..off + buf.len()]);
-                    return Ok(());
-                }
-            }
-            Err(TargetError::MemoryUnreadable { address, len: buf.len(), message: "test".into() })
-        }
-        fn write_memory(&mut self, _: u32, _: &[u8]) -> Result<()> {
-            unimplemented!()
-        }
-        fn read_registers(&mut self) -> Result<Registers> {
-            unimplemented!()
-        }
-        fn write_register(&mut self, _: &str, _: u32) -> Result<()> {
-            unimplemented!()
-        }
-        fn halt(&mut self, _: Duration) -> Result<StopReason> {
-            unimplemented!()
-        }
-        fn resume(&mut self) -> Result<()> {
-            unimplemented!()
-        }
-        fn step(&mut self) -> Result<StopReason> {
-            unimplemented!()
-        }
-        fn state(&mut self) -> Result<CoreState> {
-            unimplemented!()
-        }
-        fn wait_for_stop(&mut self, _: Duration) -> Result<Option<StopReason>> {
-            unimplemented!()
-        }
-        fn set_breakpoint(&mut self, _: u32, _: BreakpointKind) -> Result<()> {
-            unimplemented!()
-        }
-        fn clear_breakpoint(&mut self, _: u32) -> Result<()> {
-            unimplemented!()
-        }
-        fn breakpoints(&self) -> Vec<u32> {
-            Vec::new()
-        }
-        fn detach(&mut self, _: bool) -> Result<()> {
-            Ok(())
-        }
-    }
+    use crate::target::testing::Memory as Mem;
 
     fn scb(aircr: u32, shpr1: u32, shcsr: u32) -> ScbBlock {
         let mut bytes = [0u8; crate::model::regs::SCB_BLOCK_LEN];
@@ -162,17 +101,13 @@ mod tests {
     fn a_busfault_that_cannot_preempt_its_irq_is_explained_by_priority() {
         // IRQ7 at priority 0x40 (IPR word 0xE000E404, byte 3); BusFault enabled at 0x80;
         // PRIGROUP 3 (4 group bits). CFSR PRECISERR, HFSR FORCED.
-        let mut t = Mem {
-            blocks: vec![(nvic::IPR + 4, vec![0, 0, 0, 0x40])],
-            reads: Vec::new(),
-            caps: Capabilities::default(),
-        };
+        let mut t = Mem::new(vec![(nvic::IPR + 4, vec![0, 0, 0, 0x40])]);
         let scb = scb(3 << 8, 0x0000_8000, 1 << 17);
         let regs = FaultRegisters { cfsr: 1 << 9, hfsr: 1 << 30, ..FaultRegisters::default() };
         let irq7 = ExceptionNumber::from_irq(7);
         let (priority, prigroup) = escalation_priorities(&mut t, &scb, &regs, Some(irq7));
         assert_eq!((priority, prigroup), (Some(0x40), Some(3)));
-        assert_eq!(t.reads, [nvic::IPR + 4], "one aligned word read (ARMv6-M allows no byte access)");
+        assert_eq!(t.reads, [(nvic::IPR + 4, 4)], "one aligned word read (ARMv6-M allows no byte access)");
         let ctx = FaultContext {
             profile: Some(Profile::V7M),
             shcsr: Some(scb.shcsr),
@@ -192,7 +127,7 @@ mod tests {
 
     #[test]
     fn no_nvic_read_without_forced_or_outside_an_irq() {
-        let mut t = Mem { blocks: Vec::new(), reads: Vec::new(), caps: Capabilities::default() };
+        let mut t = Mem::default();
         let scb = scb(5 << 8, 0, 0);
         let forced = FaultRegisters { hfsr: 1 << 30, ..FaultRegisters::default() };
         let irq = Some(ExceptionNumber::from_irq(3));

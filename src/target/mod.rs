@@ -16,6 +16,8 @@ pub mod catch;
 pub mod gdb;
 pub mod probe;
 pub mod qemu;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// Names of the core registers the trait speaks of, in the spelling GDB's
 /// target descriptions use (lower case). Backends map their own numbering onto these.
@@ -349,75 +351,25 @@ mod tests {
         assert_eq!(most_aligned_between(0xffff_fff0, 0x1_0000_0010), 0x1_0000_0000);
     }
 
-    /// Memory readable below `end` only.
-    struct Flat {
-        end: u32,
-        reads: usize,
-        caps: Capabilities,
-    }
+    use testing::Memory;
 
-    impl Target for Flat {
-        fn capabilities(&self) -> &Capabilities {
-            &self.caps
-        }
-        fn read_memory(&mut self, address: u32, buf: &mut [u8]) -> Result<()> {
-            self.reads += 1;
-            if u64::from(address) + buf.len() as u64 > u64::from(self.end) {
-                return Err(TargetError::MemoryUnreadable { address, len: buf.len(), message: "test".into() });
-            }
-            buf.fill(0xaa);
-            Ok(())
-        }
-        fn write_memory(&mut self, _: u32, _: &[u8]) -> Result<()> {
-            unimplemented!()
-        }
-        fn read_registers(&mut self) -> Result<Registers> {
-            unimplemented!()
-        }
-        fn write_register(&mut self, _: &str, _: u32) -> Result<()> {
-            unimplemented!()
-        }
-        fn halt(&mut self, _: Duration) -> Result<StopReason> {
-            unimplemented!()
-        }
-        fn resume(&mut self) -> Result<()> {
-            unimplemented!()
-        }
-        fn step(&mut self) -> Result<StopReason> {
-            unimplemented!()
-        }
-        fn state(&mut self) -> Result<CoreState> {
-            unimplemented!()
-        }
-        fn wait_for_stop(&mut self, _: Duration) -> Result<Option<StopReason>> {
-            unimplemented!()
-        }
-        fn set_breakpoint(&mut self, _: u32, _: BreakpointKind) -> Result<()> {
-            unimplemented!()
-        }
-        fn clear_breakpoint(&mut self, _: u32) -> Result<()> {
-            unimplemented!()
-        }
-        fn breakpoints(&self) -> Vec<u32> {
-            Vec::new()
-        }
-        fn detach(&mut self, _: bool) -> Result<()> {
-            Ok(())
-        }
+    /// Memory readable from 0x20000000 up to `end` only.
+    fn flat(end: u32) -> Memory {
+        Memory::new(vec![(0x2000_0000, vec![0xaa; (end - 0x2000_0000) as usize])])
     }
 
     #[test]
     fn partial_reads_find_where_memory_ends() {
-        let mut t = Flat { end: 0x2002_0000, reads: 0, caps: Capabilities::default() };
+        let mut t = flat(0x2002_0000);
         let mut buf = [0u8; 256];
         assert_eq!(t.read_memory_partial(0x2001_ffc0, &mut buf).unwrap(), 64);
-        assert_eq!(t.reads, 3, "whole, up to the boundary, the word past it");
+        assert_eq!(t.reads.len(), 3, "whole, up to the boundary, the word past it");
         for (start, len, end) in [(0x2001_fff1, 40, 0x2002_0000), (0x2002_0000, 8, 0x2002_0000), (0x2001_0000, 0x1_0000, 0x2001_8004)] {
-            let mut t = Flat { end, reads: 0, caps: Capabilities::default() };
+            let mut t = flat(end);
             let mut buf = vec![0u8; len];
             let got = t.read_memory_partial(start, &mut buf).unwrap();
             assert_eq!(got, (end - start) as usize, "{start:#x}+{len:#x} ending at {end:#x}");
-            assert!(t.reads <= 40);
+            assert!(t.reads.len() <= 40);
         }
     }
 }
