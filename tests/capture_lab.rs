@@ -201,7 +201,10 @@ fn a_capture_without_a_fault_keeps_what_inspect_says() {
 fn on_a_terminal(command: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (log, done) = (dir.path().join("pane.log"), dir.path().join("done"));
-    let server = format!("isrscope-capture-{}", std::process::id());
+    // A server of its own per call: reusing a name races with the previous server's exit.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let server = format!("isrscope-capture-{}-{call}", std::process::id());
     let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&server).args(args).output().expect("tmux (run scripts/setup.sh)");
     let out = tmux(&["new-session", "-d", "-s", "t", "-x", "120", "-y", "30", "env", "TERM=xterm-256color", "bash", "--norc", "--noprofile"]);
     assert!(out.status.success(), "tmux: {}", String::from_utf8_lossy(&out.stderr));

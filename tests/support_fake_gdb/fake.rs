@@ -1,7 +1,9 @@
 //! A fake GDB server that misbehaves on cue: a unix socket peer in a thread that
 //! answers the handshake like QEMU and then follows a script of faults. The
 //! `start_tcp*` variants listen on 127.0.0.1 (a free port) instead, as OpenOCD and
-//! the J-Link GDB server do.
+//! the J-Link GDB server do; `start_pty*` speaks on the master side of a
+//! pseudo-terminal whose slave (`/dev/pts/N`) stands for the Black Magic Probe's
+//! serial port.
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::net::UnixListener;
@@ -39,6 +41,10 @@ pub enum Flavour {
     Qemu,
     /// OpenOCD 0.12: no-ack mode, X, one inline target.xml, xPSR 16, monitor commands.
     OpenOcd,
+    /// Black Magic Probe (v1.10 firmware, from its gdb_main.c and command.c): acks, no
+    /// target until `monitor swdp_scan` and `vAttach;1` (before: `?` answers `W00`,
+    /// the target description `E01`), then the QEMU-like core description and answers.
+    BlackMagic,
 }
 
 pub struct FakeServer {
@@ -47,11 +53,16 @@ pub struct FakeServer {
     log: Arc<Mutex<Vec<String>>>,
     /// Where a TCP server listens (`start_tcp*`); `None` for the unix socket.
     tcp: Option<SocketAddr>,
+    /// The pty slave a `start_pty*` server is reached through.
+    serial: Option<PathBuf>,
 }
 
 impl FakeServer {
     /// The address for `--gdb`: `unix:PATH`, or `127.0.0.1:PORT` for a TCP server.
     pub fn address(&self) -> String {
+        if let Some(path) = &self.serial {
+            return path.display().to_string();
+        }
         match self.tcp {
             Some(addr) => addr.to_string(),
             None => format!("unix:{}", self.socket().display()),
@@ -123,6 +134,7 @@ pub fn start_as(flavour: Flavour, script: Vec<(&'static str, Act)>) -> FakeServe
         handle: Some(handle),
         log,
         tcp: None,
+        serial: None,
     }
 }
 
@@ -154,6 +166,7 @@ pub fn start_tcp_as(flavour: Flavour, script: Vec<(&'static str, Act)>) -> FakeS
         handle: Some(handle),
         log,
         tcp: Some(addr),
+        serial: None,
     }
 }
 
@@ -167,6 +180,8 @@ fn serve(
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let mut last_sent: Vec<u8> = Vec::new();
+    // Black Magic Probe: whether `vAttach` has picked a target yet.
+    let mut attached = false;
     loop {
         // Next packet from the client.
         let packet = loop {
@@ -216,6 +231,7 @@ fn serve(
         let act = act.unwrap_or_else(|| match flavour {
             Flavour::Qemu => Act::Reply(default_reply(&text)),
             Flavour::OpenOcd => openocd_reply(&text),
+            Flavour::BlackMagic => blackmagic_reply(&text, &mut attached),
         });
         if text == "QStartNoAckMode" {
             ack = false;
@@ -383,5 +399,143 @@ fn openocd_reply(text: &str) -> Act {
         Act::Reply("T05".into())
     } else {
         reply("")
+    }
+}
+
+/// [`start_as`] over a pseudo-terminal: the fake answers on the master side, and
+/// [`FakeServer::address`] is the slave's path (`/dev/pts/N`) for `--gdb`. The pty is
+/// left in its default (cooked, echoing) mode: the client must make it raw itself.
+/// Bytes in `stale` are written before the client opens the port (a reply left over
+/// from an earlier session), for the client to flush; the pty is raw then (see below).
+pub fn start_pty_as(
+    flavour: Flavour,
+    script: Vec<(&'static str, Act)>,
+    stale: &[u8],
+) -> FakeServer {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let server_log = log.clone();
+    let dir = tempfile::Builder::new()
+        .prefix("isrscope-fake-gdb")
+        .tempdir()
+        .unwrap();
+    let (mut master, slave) = {
+        let (mut m, mut s) = (-1, -1);
+        // Stale bytes need a raw pty: a cooked one would echo them back to the fake,
+        // which would answer them, forever.
+        // SAFETY: termios is plain data, only read by openpty.
+        let mut raw: libc::termios = unsafe { std::mem::zeroed() };
+        unsafe { libc::cfmakeraw(&mut raw) };
+        let termp: *const libc::termios = if stale.is_empty() {
+            std::ptr::null()
+        } else {
+            &raw
+        };
+        // SAFETY: out-pointers to two ints; no name buffer; termp null or valid.
+        let rc = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                termp,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: openpty returned two fresh descriptors owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from(OwnedFd::from_raw_fd(m)),
+                OwnedFd::from_raw_fd(s),
+            )
+        }
+    };
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", {
+        use std::os::fd::AsRawFd;
+        slave.as_raw_fd()
+    }))
+    .unwrap();
+    if !stale.is_empty() {
+        master.write_all(stale).unwrap();
+    }
+    let handle = std::thread::spawn(move || {
+        // The slave stays open here: with no slave open, reads on the master fail (EIO)
+        // before the client has opened its side.
+        let _slave = slave;
+        serve(master, flavour, script, server_log);
+    });
+    FakeServer {
+        dir,
+        handle: Some(handle),
+        log,
+        tcp: None,
+        serial: Some(path),
+    }
+}
+
+/// The hex of a monitor command, as in `qRcmd,HEX` (for scripts' triggers).
+pub fn qrcmd(command: &str) -> String {
+    let hex: String = command.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("qRcmd,{hex}")
+}
+
+/// What the Black Magic Probe sends for a monitor command: one `O` packet per line,
+/// then `OK`, or, when the command failed, the hex of "Failed\n" as the final reply.
+pub fn blackmagic_console(lines: &[&str], ok: bool) -> Act {
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut raw = Vec::new();
+    for line in lines {
+        raw.extend(frame(format!("O{}", hex(&format!("{line}\n"))).as_bytes()));
+    }
+    if ok {
+        raw.extend(frame(b"OK"));
+    } else {
+        raw.extend(frame(hex("Failed\n").as_bytes()));
+    }
+    Act::Raw(raw)
+}
+
+/// The Black Magic Probe's answers; `attached` is its state, set by `vAttach`.
+fn blackmagic_reply(text: &str, attached: &mut bool) -> Act {
+    let reply = |s: &str| Act::Reply(s.to_string());
+    if text.starts_with("qSupported") {
+        reply("PacketSize=400;qXfer:memory-map:read+;qXfer:features:read+;vContSupported+")
+    } else if let Some(hex) = text.strip_prefix("qRcmd,") {
+        let cmd: String = (0..hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok())
+            .map(char::from)
+            .collect();
+        match cmd.as_str() {
+            "swdp_scan" => blackmagic_console(
+                &[
+                    "Target voltage: 3.3V",
+                    "Available Targets:",
+                    "No. Att Driver",
+                    " 1      STM32F40x M4",
+                ],
+                true,
+            ),
+            "jtag_scan" => {
+                blackmagic_console(&["Target voltage: 3.3V", "JTAG device scan failed!"], false)
+            }
+            "version" => {
+                blackmagic_console(&["Black Magic Probe v1.10.0, Hardware Version 3"], true)
+            }
+            _ => reply(""),
+        }
+    } else if let Some(n) = text.strip_prefix("vAttach;") {
+        // The fake does not remember its scan: any target number is accepted.
+        if u32::from_str_radix(n, 16).is_ok_and(|n| n >= 1) {
+            *attached = true;
+            reply("T05thread:1;")
+        } else {
+            reply("E01")
+        }
+    } else if !*attached && (text == "?") {
+        reply("W00")
+    } else if !*attached && text.starts_with("qXfer:") {
+        reply("E01")
+    } else {
+        Act::Reply(default_reply(text))
     }
 }

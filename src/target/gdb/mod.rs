@@ -1,11 +1,13 @@
 //! The GDB remote serial protocol (RSP) backend: reaches a target through any GDB
-//! server (QEMU's gdbstub, OpenOCD, the SEGGER J-Link GDB server, pyOCD).
+//! server (QEMU's gdbstub, OpenOCD, the SEGGER J-Link GDB server, pyOCD, the Black
+//! Magic Probe on its serial port).
 //!
 //! The client is written here, by hand, on purpose: the maintained Rust RSP crates
 //! (`gdbstub` and friends) implement the *server* side, and no maintained crate is an
 //! RSP client. It is kept small and layered:
 //! - [`packet`]: byte-level encoding (framing, checksums, escapes, run-length), no I/O;
 //! - [`conn`]: one connection with acks, bounded waits and traffic counters ([`Stats`]);
+//! - [`serial`]: the serial-port transport (raw tty, poll-bounded reads and writes);
 //! - [`tdesc`]: target descriptions (register names and numbers, never hard-coded);
 //! - [`stop`]: stop replies;
 //! - [`remote`]: [`GdbTarget`], the [`crate::target::Target`] implementation.
@@ -15,6 +17,7 @@
 pub mod conn;
 pub mod packet;
 pub mod remote;
+pub mod serial;
 pub mod stop;
 pub mod tdesc;
 
@@ -35,6 +38,8 @@ pub enum Address {
     Tcp(String),
     /// `unix:/path/to/socket`.
     Unix(PathBuf),
+    /// A serial port: `/dev/...` or `serial:/path` (the Black Magic Probe's first port).
+    Serial(PathBuf),
 }
 
 impl FromStr for Address {
@@ -44,10 +49,16 @@ impl FromStr for Address {
         if let Some(path) = s.strip_prefix("unix:") {
             return Ok(Address::Unix(PathBuf::from(path)));
         }
+        if let Some(path) = s.strip_prefix("serial:") {
+            return Ok(Address::Serial(PathBuf::from(path)));
+        }
+        if s.starts_with("/dev/") {
+            return Ok(Address::Serial(PathBuf::from(s)));
+        }
         if s.starts_with('/') {
-            return Err(crate::target::TargetError::Unsupported(format!(
-                "{s:?} as a GDB server address: serial ports (the Black Magic Probe) are not supported yet; \
-                 give host:port or unix:/path"
+            return Err(crate::target::TargetError::Other(format!(
+                "{s:?} is not a GDB server address: give unix:{s} for a unix socket, \
+                 serial:{s} for a serial port, or host:port"
             )));
         }
         match s.rsplit_once(':') {
@@ -67,6 +78,9 @@ impl fmt::Display for Address {
         match self {
             Address::Tcp(a) => f.write_str(a),
             Address::Unix(p) => write!(f, "unix:{}", p.display()),
+            // As typed: a /dev path needs no prefix to parse back.
+            Address::Serial(p) if p.starts_with("/dev/") => write!(f, "{}", p.display()),
+            Address::Serial(p) => write!(f, "serial:{}", p.display()),
         }
     }
 }
@@ -109,6 +123,9 @@ pub struct ConnectOptions {
     pub description: Option<String>,
     /// Largest packet accepted from the server, in bytes.
     pub max_packet: usize,
+    /// Which target of a Black Magic Probe's scan list to attach (`vAttach;N`), as the
+    /// probe numbers them: 1 is the first.
+    pub scan_target: u32,
 }
 
 impl Default for ConnectOptions {
@@ -119,6 +136,7 @@ impl Default for ConnectOptions {
             server: None,
             description: None,
             max_packet: 0x20000,
+            scan_target: 1,
         }
     }
 }
@@ -141,8 +159,28 @@ mod tests {
             "unix:/tmp/q.sock".parse::<Address>().unwrap(),
             Address::Unix("/tmp/q.sock".into())
         );
-        let serial = "/dev/ttyACM0".parse::<Address>().unwrap_err().to_string();
-        assert!(serial.contains("serial ports"), "{serial}");
+        assert_eq!(
+            "/dev/ttyACM0".parse::<Address>().unwrap(),
+            Address::Serial("/dev/ttyACM0".into())
+        );
+        assert_eq!(
+            "serial:/tmp/tty".parse::<Address>().unwrap(),
+            Address::Serial("/tmp/tty".into())
+        );
+        for typed in [
+            "/dev/ttyACM0",
+            "serial:/tmp/tty",
+            "unix:/tmp/q.sock",
+            "localhost:3333",
+        ] {
+            let parsed: Address = typed.parse().unwrap();
+            assert_eq!(parsed.to_string(), typed);
+        }
+        let bare = "/tmp/q.sock".parse::<Address>().unwrap_err().to_string();
+        assert!(
+            bare.contains("unix:/tmp/q.sock") && bare.contains("serial:"),
+            "{bare}"
+        );
         assert!("localhost".parse::<Address>().is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! takes; registers and memory are cached while the core is halted and forgotten on
 //! resume, step, reset or write.
 
+mod blackmagic;
 mod memory;
 mod registers;
 mod run;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::conn::{Connection, Stats, Transport};
 use super::packet::{console_output, error_code, from_hex, to_hex};
+use super::serial::SerialPort;
 use super::stop::StopReply;
 use super::tdesc::TargetDescription;
 use super::{Address, ConnectOptions, ServerKind};
@@ -76,8 +78,10 @@ pub struct GdbTarget {
 }
 
 impl GdbTarget {
-    /// Connects to `address` (`host:port` or `unix:/path`), learns what the server
-    /// supports and its registers, and asks why the target is stopped.
+    /// Connects to `address` (`host:port`, `unix:/path`, or a serial port: `/dev/...`,
+    /// `serial:/path`), learns what the server supports and its registers, and asks why
+    /// the target is stopped. On a serial port (or with `options.server` set to the
+    /// Black Magic Probe) a target is first found and attached: see `remote/blackmagic.rs`.
     pub fn connect(address: &str, options: &ConnectOptions) -> Result<Self> {
         let address: Address = address.parse()?;
         let stream = open(&address, options.connect_timeout)?;
@@ -140,6 +144,14 @@ impl GdbTarget {
                 self.conn.set_no_ack();
             }
         }
+        // The Black Magic Probe has no target (so no description) before this.
+        let attached = if matches!(self.address, Address::Serial(_))
+            || options.server == Some(ServerKind::BlackMagic)
+        {
+            self.scan_and_attach(options.scan_target)?
+        } else {
+            None
+        };
         if !self.features.xfer_features {
             return Err(TargetError::Unsupported(
                 "a GDB server without target descriptions (qXfer:features:read): isrscope takes \
@@ -172,6 +184,8 @@ impl GdbTarget {
 
         self.server = match &options.server {
             Some(kind) => kind.clone(),
+            // swdp_scan and a target list: only the Black Magic Probe answers so.
+            None if attached.is_some() => ServerKind::BlackMagic,
             None if self
                 .tdesc
                 .features
@@ -198,8 +212,12 @@ impl GdbTarget {
             max_read: (packet_size / 2) & !3,
             live: true,
             description: format!(
-                "gdb-remote ({}{}) at {}",
+                "gdb-remote ({}{}{}) at {}",
                 self.server,
+                attached
+                    .as_ref()
+                    .map(|a| format!(", {}", a.describe()))
+                    .unwrap_or_default(),
                 options
                     .description
                     .as_deref()
@@ -279,6 +297,13 @@ impl GdbTarget {
         if matches!(self.state, RunState::Running) {
             return Err(TargetError::NotHalted(doing));
         }
+        self.run_monitor(command)
+    }
+
+    /// [`GdbTarget::monitor`] without the check that the core is halted: for the
+    /// handshake, before the core's state is known.
+    fn run_monitor(&mut self, command: &str) -> Result<String> {
+        let doing = format!("running the monitor command {command:?}");
         self.conn.send(
             format!("qRcmd,{}", to_hex(command.as_bytes())).as_bytes(),
             &doing,
@@ -767,6 +792,11 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
         Address::Unix(path) => {
             let s = UnixStream::connect(path)
                 .map_err(|source| TargetError::Connect { what, source })?;
+            Ok(Box::new(s))
+        }
+        Address::Serial(path) => {
+            let s =
+                SerialPort::open(path).map_err(|source| TargetError::Connect { what, source })?;
             Ok(Box::new(s))
         }
         Address::Tcp(hostport) => {
