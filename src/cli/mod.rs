@@ -53,8 +53,9 @@ pub enum Command {
 #[group(skip)]
 #[command(group(clap::ArgGroup::new(TARGET_GROUP).args(["gdb", "qemu", "chip"]).required(true).multiple(false)))]
 pub struct TargetArgs {
-    /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333) or unix:PATH.
-    #[arg(long, value_name = "HOST:PORT|unix:PATH")]
+    /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333), unix:PATH, or
+    /// a serial port (a Black Magic Probe: /dev/ttyACM0 or serial:PATH).
+    #[arg(long, value_name = "HOST:PORT|unix:PATH|/dev/tty...")]
     pub gdb: Option<String>,
     /// Start the ELF in qemu-system-arm on this machine (e.g. netduinoplus2) and attach.
     #[arg(long, value_name = "MACHINE", requires = "elf")]

@@ -24,8 +24,9 @@ pub const EXIT_ERRORS: u8 = 3;
 #[group(skip)]
 #[command(group(clap::ArgGroup::new("optional-target").args(["gdb", "qemu", "chip"]).multiple(false)))]
 pub struct OptionalTarget {
-    /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333) or unix:PATH.
-    #[arg(long, value_name = "HOST:PORT|unix:PATH")]
+    /// A GDB server: HOST:PORT (OpenOCD :3333, J-Link :2331, pyOCD :3333), unix:PATH, or
+    /// a serial port (a Black Magic Probe: /dev/ttyACM0 or serial:PATH).
+    #[arg(long, value_name = "HOST:PORT|unix:PATH|/dev/tty...")]
     pub gdb: Option<String>,
     /// Start the ELF in qemu-system-arm on this machine (e.g. netduinoplus2) and attach.
     #[arg(long, value_name = "MACHINE")]
