@@ -4,7 +4,7 @@
 
 mod support_fake_gdb;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use isrscope::target::gdb::{ConnectOptions, GdbTarget};
 use isrscope::target::{BreakpointKind, Target, TargetError, reg};
@@ -23,19 +23,9 @@ fn connect(server: &fake::FakeServer) -> Result<GdbTarget, TargetError> {
     GdbTarget::connect(&server.address(), &options())
 }
 
-/// Runs `f`, checks it failed within the timeout (plus slack) and returns the message.
-fn fails_in_time<T: std::fmt::Debug>(
-    f: impl FnOnce() -> Result<T, TargetError>,
-) -> (TargetError, String) {
-    let started = Instant::now();
-    let err = f().expect_err("an error");
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < TIMEOUT * 3 + Duration::from_millis(500),
-        "took {elapsed:?}: {err}"
-    );
-    let text = err.to_string();
-    (err, text)
+/// [`support_fake_gdb::fails_in_time`] with this file's request timeout.
+fn fails_in_time<T: std::fmt::Debug>(f: impl FnOnce() -> Result<T, TargetError>) -> (TargetError, String) {
+    support_fake_gdb::fails_in_time(TIMEOUT, f)
 }
 
 #[test]

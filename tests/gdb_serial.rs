@@ -38,19 +38,9 @@ fn failed_swd_scan() -> (&'static str, Act) {
     )
 }
 
-/// Runs `f`, checks it failed within the timeout (plus slack) and returns the message.
-fn fails_in_time<T: std::fmt::Debug>(
-    f: impl FnOnce() -> Result<T, TargetError>,
-) -> (TargetError, String) {
-    let started = Instant::now();
-    let err = f().expect_err("an error");
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < TIMEOUT * 3 + Duration::from_millis(500),
-        "took {elapsed:?}: {err}"
-    );
-    let text = err.to_string();
-    (err, text)
+/// [`support_fake_gdb::fails_in_time`] with this file's request timeout.
+fn fails_in_time<T: std::fmt::Debug>(f: impl FnOnce() -> Result<T, TargetError>) -> (TargetError, String) {
+    support_fake_gdb::fails_in_time(TIMEOUT, f)
 }
 
 #[test]

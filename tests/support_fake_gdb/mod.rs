@@ -58,3 +58,17 @@ pub fn vectors(elf: &Path) -> Vec<u32> {
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect()
 }
+
+/// Runs `f`, checks it failed within three request timeouts (plus slack: a retry may
+/// precede the error) and returns the error and its message.
+pub fn fails_in_time<T: std::fmt::Debug>(
+    timeout: std::time::Duration,
+    f: impl FnOnce() -> Result<T, isrscope::target::TargetError>,
+) -> (isrscope::target::TargetError, String) {
+    let started = std::time::Instant::now();
+    let err = f().expect_err("an error");
+    let elapsed = started.elapsed();
+    assert!(elapsed < timeout * 3 + std::time::Duration::from_millis(500), "took {elapsed:?}: {err}");
+    let text = err.to_string();
+    (err, text)
+}
