@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds every lab sample: C (arm-none-eabi-gcc) into build/c/, Rust (Debian's rustc
-# with -Zbuild-std) into build/rust/. Idempotent; run scripts/setup.sh first.
+# with -Zbuild-std) into build/rust/ and, release-built, into build/rust-release/. Idempotent; run scripts/setup.sh first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/c/build.sh"
 if [ -x "$here/rust/build.sh" ]; then
   "$here/rust/build.sh"
 fi
+# Built the way real projects build firmware (LTO, opt-level s/z, flash at 0).
+"$here/rust-release/build.sh"

@@ -135,6 +135,10 @@ fn check(s: &Scenario, dir: &Path) -> Result<(), String> {
         }
     }
 
+    // Where gdb reads discarded code's line tables, the live ones are the oracle.
+    if s.oracle.as_deref() == Some("dwarf") {
+        common::dwarf::check_report_lines(&s.elf_path(), &post_json).or_else(fail)?;
+    }
     // gdb-multiarch reads the same core (where the manifest says gdb can unwind it).
     if s.inspect_exception.is_none() && !s.gdb_backtrace.is_empty() {
         let (got, raw) = gdb_bt(&s.elf_path(), &core);

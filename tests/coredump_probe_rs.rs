@@ -70,6 +70,21 @@ fn store_probe_rs(dump: &CoreDump, path: &Path, core_type: CoreType, keep: impl 
     pr.store(path).unwrap();
 }
 
+/// `isrscope capture --qemu` at the scenario's fault, read back.
+fn capture(s: &manifest::Scenario, core: &Path) -> Result<CoreDump, String> {
+    let out = isrscope()
+        .args(["capture", "--qemu", &s.machine, "--timeout", "20", "--elf"])
+        .arg(s.elf_path())
+        .arg("-o")
+        .arg(core)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(format!("capture: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    CoreDump::open(core).map_err(|e| e.to_string())
+}
+
 fn analyze(core: &Path, elf: &Path) -> (Option<i32>, Value, String) {
     let out = isrscope().args(["analyze", "--format", "json", "--elf"]).arg(elf).arg(core).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -83,15 +98,7 @@ fn probe_rs_coredumps_analyse_like_isrscope_cores() {
     let elf = s.elf_path();
     let dir = tempfile::tempdir().unwrap();
     let core = dir.path().join("bf.core");
-    let out = isrscope()
-        .args(["capture", "--qemu", &s.machine, "--timeout", "20", "--elf"])
-        .arg(&elf)
-        .arg("-o")
-        .arg(&core)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours = CoreDump::open(&core).unwrap();
+    let ours = capture(&s, &core).unwrap();
 
     // Everything: the same report as from isrscope's core.
     let full = dir.path().join("full.probe-rs");
@@ -137,4 +144,43 @@ fn probe_rs_coredumps_analyse_like_isrscope_cores() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(err.contains("not a Cortex-M core dump") && err.contains("riscv"), "{err}");
+}
+
+/// The release-built, flash-at-0 samples (issue 14) through probe-rs' writer: the report
+/// from the probe-rs dump equals the one from isrscope's core, and every frame's
+/// file:line is the live line table's (gdb names discarded code on these).
+#[test]
+fn release_built_samples_analyse_the_same_from_probe_rs_dumps() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = manifest::load();
+    let cases = [("c-gc-busfault", CoreType::Armv7m), ("rust-rel-svc-hardfault", CoreType::Armv7m), ("rust-rel-m0-noreturn", CoreType::Armv6m)];
+    let failures = common::run_all(&cases, 3, |(name, core_type)| {
+        let s = scenarios.iter().find(|s| s.name == *name).ok_or(format!("no scenario {name}"))?;
+        let elf = s.elf_path();
+        let core = dir.path().join(format!("{name}.core"));
+        let ours = capture(s, &core).map_err(|e| format!("{name}: {e}"))?;
+        let pr = dir.path().join(format!("{name}.probe-rs"));
+        store_probe_rs(&ours, &pr, *core_type, |_| true);
+        let (code_a, mut a, _) = analyze(&core, &elf);
+        let (code_b, mut b, _) = analyze(&pr, &elf);
+        for r in [&mut a, &mut b] {
+            let t = r["target"].as_object_mut().unwrap();
+            t.remove("description");
+            t.remove("stop");
+        }
+        if code_a != code_b || a != b {
+            return Err(format!("{name}: the probe-rs dump analyses differently:\n{a:#}\n{b:#}"));
+        }
+        common::dwarf::check_report_lines(&elf, &b).map_err(|e| format!("{name}: {e}"))?;
+        let names: Vec<String> = b["backtrace"].as_array().unwrap().iter()
+            .map(|e| if e["kind"] == "exception" { "<exception>".into() } else { e["function"].as_str().unwrap_or("??").replace("::<", "<") })
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let wanted: Vec<&str> = s.backtrace.iter().map(String::as_str).collect();
+        if !is_subsequence(&wanted, &names) {
+            return Err(format!("{name}: {names:?} lacks {wanted:?}"));
+        }
+        Ok(())
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -118,8 +118,15 @@ fn check(s: &Scenario) -> Result<(), String> {
     let gdb: Vec<&str> = gdb.iter().map(String::as_str).collect();
     // Where the manifest says gdb cannot unwind (stack overflow), it shows garbage: the
     // architecture, not gdb, is the reference there (checked above through the manifest).
-    if !s.gdb_backtrace.is_empty() && !is_subsequence(&gdb, &got_refs) {
+    let gdb_is_oracle = !s.gdb_backtrace.is_empty();
+    if gdb_is_oracle && !is_subsequence(&gdb, &got_refs) && s.gdb_wrong_frame.is_none() {
         return fail(format!("gdb-multiarch shows {gdb:?}, isrscope {got:?}"));
+    }
+    if s.oracle.as_deref() == Some("dwarf") {
+        common::dwarf::check_report_lines(&s.elf_path(), &r).or_else(&fail)?;
+    }
+    if gdb_is_oracle {
+        compare_frames(s, &r, &view.frames).or_else(&fail)?;
     }
     // The innermost exception frame agrees with the registers gdb read at the stop.
     if (s.kind == "fault" || s.kind == "svc") && !overflow {
@@ -155,6 +162,47 @@ fn check(s: &Scenario) -> Result<(), String> {
     for reg in ["r0", "r1", "r2", "r3", "r12", "sp", "lr", "pc", "xpsr", "msp", "psp"] {
         if r["registers"][reg].as_u64() != Some(u64::from(view.reg(reg))) {
             return fail(format!("{reg} = {}, gdb says {:#x}", r["registers"][reg], view.reg(reg)));
+        }
+    }
+    Ok(())
+}
+
+/// Frame by frame, inline frames included: gdb's function and file:line at the same
+/// stop equal isrscope's, for as many frames as gdb shows (isrscope may go further: gdb
+/// stops at cortex-m-rt's assembly Reset). gdb looks callers up at PC - 1 like
+/// isrscope; where the manifest names a frame gdb gets wrong by the architecture
+/// (`gdb_wrong_frame`), isrscope's must differ from gdb's and be the manifest's.
+fn compare_frames(s: &Scenario, r: &Value, gdb: &[oracle::GdbFrame]) -> Result<(), String> {
+    let ours: Vec<&Value> = r["backtrace"].as_array().into_iter().flatten().filter(|e| e["kind"] == "frame").collect();
+    let same_file = |ours: &str, gdb: &str| std::path::Path::new(ours).ends_with(gdb.trim_start_matches("./"));
+    let show = |f: &Value| format!("{} {}:{}", f["function"], f["file"], f["line"]);
+    for (i, g) in gdb.iter().enumerate() {
+        let Some(o) = ours.get(i) else {
+            return Err(format!("gdb shows frame #{i} {g:?}, isrscope has only {} frames", ours.len()));
+        };
+        let name = normalize(o["function"].as_str().unwrap_or("??"));
+        if Some(i) == s.gdb_wrong_frame {
+            // gdb took this physical frame at the wrong address: its frames from here on
+            // are not comparable line by line (the name order was checked above).
+            if name == normalize(&g.function) || !s.backtrace.iter().any(|b| normalize(b) == name) {
+                return Err(format!("frame #{i}: isrscope {}, gdb {g:?}; the manifest says gdb is wrong here ({})", show(o), s.gdb_wrong_why));
+            }
+            return Ok(());
+        }
+        if name != normalize(&g.function) {
+            return Err(format!("frame #{i}: isrscope {}, gdb {g:?}", show(o)));
+        }
+        let line = o["line"].as_u64().map(|l| l as u32);
+        let file_ok = match (&g.file, o["file"].as_str()) {
+            (Some(gf), Some(of)) => same_file(of, gf),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if line != g.line && g.line.is_some() || !file_ok {
+            return Err(format!("frame #{i} {name}: isrscope at {}:{:?}, gdb at {:?}:{:?}", o["file"], line, g.file, g.line));
+        }
+        if g.line.is_none() && line.is_some() {
+            return Err(format!("frame #{i} {name}: isrscope gives line {line:?} where gdb has no source position (no debug info for it)"));
         }
     }
     Ok(())

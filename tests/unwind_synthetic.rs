@@ -777,3 +777,24 @@ fn without_cfi_or_a_saved_lr_the_caller_is_found_by_a_labelled_stack_scan() {
     assert_eq!(main.sp, Some(sp + 16));
     assert!(bt.warnings.iter().any(|w| w.contains("no CFI") && w.contains("stack scan")), "{:?}", bt.warnings);
 }
+
+/// A caller whose call is the last instruction of `.text`: its return address is the
+/// end of code. Symbol, CFI row and the "in code" check use the call site (ra - 1).
+#[test]
+fn a_call_that_ends_text_is_looked_up_at_its_call_site() {
+    let Some(mut f) = fx() else { return };
+    let end = f.a("end_of_text");
+    let text = f.image.section(".text").unwrap();
+    assert_eq!(text.address + text.size, end, "the fixture's last_caller must end .text");
+    // last_caller pushed {r7, lr = reset's 0xFFFFFFFF}; hf_helper pushed {r7, lr = end}.
+    f.st.push(&mut f.t, &[0x77, 0xFFFF_FFFF]);
+    f.st.push(&mut f.t, &[0x1007, end | 1]);
+    f.live(f.a("hf_helper_body"), end | 1, 0);
+    let bt = f.unwind();
+    assert_eq!(names(&bt), vec!["hf_helper", "last_caller"]);
+    assert_eq!(bt.termination, Termination::ResetLr, "{:?}", bt.warnings);
+    let caller = frame(&bt, "last_caller");
+    assert_eq!(caller.pc, end, "the frame keeps its return address");
+    assert_eq!(caller.lookup_pc, end - 1, "and is looked up inside the call");
+    assert_eq!(caller.method, UnwindMethod::Cfi);
+}

@@ -53,6 +53,10 @@ core m0-unaligned cortex-m0 microbit m0_unaligned.c
 core m3-busfault cortex-m3 mps2 busfault.c
 core m7-busfault cortex-m7 mps2 busfault.c -DLAB_UNMAPPED_ADDR=0x70000000u
 core m33-busfault cortex-m33 mps2_an505 busfault.c
+# Built as vendor projects build (see scenarios/gc_busfault.c): -O2, one section per
+# function and object, --gc-sections, code at 0x00000000, a driver library mostly unused.
+core gc-busfault cortex-m3 mps2 gc_busfault.c "$here/common/driverlib.c" \
+     -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections
 echo "built $(ls "$out"/*.elf | wc -l) C samples in $out"
 
 # Clang/LLVM: scenario 1 compiled by clang (DWARF 5) and linked by ld.lld, with

@@ -89,8 +89,11 @@ pub fn read(bytes: &[u8], what: &str) -> Result<CoreDump, CoreDumpError> {
             18 => reg::PSP.into(),
             20 => {
                 registers.insert(reg::CONTROL.to_string(), v >> 24);
-                registers.insert(reg::FAULTMASK.to_string(), (v >> 16) & 0xff);
-                registers.insert(reg::BASEPRI.to_string(), (v >> 8) & 0xff);
+                // ARMv6-M has no FAULTMASK or BASEPRI: probe-rs packs zeros for them.
+                if dump.core_type.as_deref() != Some("armv6m") {
+                    registers.insert(reg::FAULTMASK.to_string(), (v >> 16) & 0xff);
+                    registers.insert(reg::BASEPRI.to_string(), (v >> 8) & 0xff);
+                }
                 registers.insert(reg::PRIMASK.to_string(), v & 0xff);
                 continue;
             }

@@ -14,6 +14,7 @@ use object::{LittleEndian, Object, ObjectSection, ObjectSymbol, SectionKind, Sym
 use serde::Serialize;
 
 use super::bytes::{Backing, Reader, SharedBytes};
+use super::code::CodeMap;
 use super::layout::{self, MemoryRegion, StackRegion, VectorTable};
 use super::symbols::{Symbol, SymbolKind, SymbolTable};
 
@@ -90,6 +91,8 @@ pub struct Image {
     pub(crate) segments: Vec<Segment>,
     pub(crate) symbols: SymbolTable,
     pub(crate) regions: Vec<MemoryRegion>,
+    /// Where code is (executable sections less `$d` spans): see `code`.
+    pub(crate) code: CodeMap,
     pub(crate) stack: Option<StackRegion>,
     pub(crate) vector_table: Option<VectorTable>,
     pub(crate) build_id: Option<Vec<u8>>,
@@ -197,6 +200,7 @@ impl Image {
             segments,
             symbols,
             regions: Vec::new(),
+            code: CodeMap::default(),
             stack: None,
             vector_table: None,
             build_id,
@@ -207,6 +211,11 @@ impl Image {
             scoped_names: Default::default(),
         };
         image.regions = layout::memory_regions(&image);
+        let exec = image.sections.iter().filter(|s| s.alloc && s.executable).map(|s| (s.address, s.address.saturating_add(s.size)));
+        let flash = image.regions.iter().filter(|r| r.kind == layout::RegionKind::Flash).map(|r| (r.start, r.end));
+        let objects = image.symbols.iter().filter(|s| s.kind == SymbolKind::Object && s.defined && s.size > 0);
+        let objects = objects.map(|s| (s.address, s.address.saturating_add(s.size))).collect();
+        image.code = CodeMap::new(exec.collect(), objects, flash.collect());
         image.stack = layout::stack_region(&image);
         layout::add_stack_ram(&mut image);
         image.vector_table = layout::find_vector_table(&image);
@@ -234,6 +243,15 @@ impl Image {
     }
     pub fn symbols(&self) -> &SymbolTable {
         &self.symbols
+    }
+    /// Is `address` in code the image holds (`debuginfo::code`)? The unwinder asks this
+    /// of PCs and call sites; the DWARF and CFI indexes ask the stricter
+    /// `CodeMap::starts_code` of each range's first address.
+    pub fn is_code(&self, address: u32) -> bool {
+        self.code.is_code(address)
+    }
+    pub fn code_map(&self) -> &CodeMap {
+        &self.code
     }
     /// Flash and RAM regions derived from the segments and linker symbols.
     pub fn memory_regions(&self) -> &[MemoryRegion] {

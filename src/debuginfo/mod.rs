@@ -6,12 +6,14 @@
 //! [`Image::symbolize`] is asked about. Missing debug info is a warning, not an error.
 
 mod bytes;
+mod code;
 mod image;
 mod layout;
 mod symbolize;
 mod symbols;
 
 pub use bytes::{Reader, SharedBytes};
+pub use code::CodeMap;
 pub use image::{Image, ImageError, Section, Segment};
 pub use layout::{MemoryRegion, RegionKind, StackRegion, VectorTable, VectorTableSource};
 pub use symbolize::{NameSource, SourceFrame, Symbolized, demangle};

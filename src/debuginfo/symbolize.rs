@@ -145,7 +145,13 @@ impl Image {
                     Ok(gimli::EndianReader::new(bytes, gimli::RunTimeEndian::Little))
                 };
                 let dwarf = gimli::Dwarf::load(load).ok()?;
-                addr2line::Context::from_dwarf(dwarf).ok()
+                // DWARF of code the linker discarded (at 0 or a tombstone) takes no part
+                // in lookups: only ranges that start in code are live (debuginfo::code).
+                let code = self.code.clone();
+                addr2line::Context::from_dwarf_with_live_code(dwarf, move |a| {
+                    u32::try_from(a).is_ok_and(|a| code.starts_code(a))
+                })
+                .ok()
             })
             .as_ref()
     }

@@ -379,6 +379,7 @@ fn backtrace_entry(frame: &Frame) -> BacktraceEntry {
         Frame::Frame(f) => BacktraceEntry {
             kind: "frame".into(),
             pc: Some(f.pc),
+            lookup_pc: Some(f.lookup_pc),
             function: f.function.clone(),
             file: f.file.clone(),
             line: f.line,
@@ -396,6 +397,7 @@ fn backtrace_entry(frame: &Frame) -> BacktraceEntry {
         Frame::Exception(e) => BacktraceEntry {
             kind: "exception".into(),
             pc: None,
+            lookup_pc: None,
             function: None,
             file: None,
             line: None,

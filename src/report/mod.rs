@@ -179,6 +179,9 @@ pub struct BacktraceEntry {
     /// "frame" or "exception".
     pub kind: String,
     pub pc: Option<u32>,
+    /// Where the frame's code was looked up: `pc`, or `pc - 1` (inside the call) when
+    /// `pc` is a return address or SVCall's stacked PC.
+    pub lookup_pc: Option<u32>,
     pub function: Option<String>,
     pub file: Option<String>,
     pub line: Option<u32>,

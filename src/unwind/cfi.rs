@@ -8,7 +8,7 @@ use gimli::{BaseAddresses, CfaRule, DebugFrame, EhFrame, RegisterRule, UnwindCon
 
 use super::memory::Memory;
 use super::regs::{LR, RegisterSet, SP};
-use crate::debuginfo::{Image, Reader};
+use crate::debuginfo::{CodeMap, Image, Reader};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Which {
@@ -73,10 +73,10 @@ impl CfiIndex {
         let mut warnings = Vec::new();
         let mut entries = Vec::new();
         if let Some(s) = &debug_frame {
-            index_section(s, &bases, Which::DebugFrame, &mut entries, &mut warnings);
+            index_section(s, &bases, Which::DebugFrame, image.code_map(), &mut entries, &mut warnings);
         }
         if let Some(s) = &eh_frame {
-            index_section(s, &bases, Which::EhFrame, &mut entries, &mut warnings);
+            index_section(s, &bases, Which::EhFrame, image.code_map(), &mut entries, &mut warnings);
         }
         if entries.is_empty() {
             debug_frame = None;
@@ -97,8 +97,8 @@ impl CfiIndex {
 
     fn find(&self, pc: u32) -> Option<Entry> {
         let idx = self.entries.partition_point(|e| e.start <= pc);
-        // Zero-length and overlapping FDEs exist (discarded sections keep their FDE
-        // at address 0): look back a little for one that really covers `pc`.
+        // Overlapping FDEs can remain (identical-code folding): look back a little for
+        // one that really covers `pc`.
         self.entries[..idx].iter().rev().take(4).find(|e| pc < e.end).copied()
     }
 
@@ -212,6 +212,7 @@ fn index_section<S: UnwindSection<Reader>>(
     section: &S,
     bases: &BaseAddresses,
     which: Which,
+    code: &CodeMap,
     out: &mut Vec<Entry>,
     warnings: &mut Vec<String>,
 ) where
@@ -228,7 +229,9 @@ fn index_section<S: UnwindSection<Reader>>(
                     Ok(fde) => {
                         let start = fde.initial_address() as u32;
                         let end = fde.end_address() as u32;
-                        if end > start {
+                        // FDEs of discarded code sit at 0 or a tombstone: only those
+                        // that start in code are live (debuginfo::code).
+                        if end > start && code.starts_code(start) {
                             out.push(Entry { start, end, which, offset });
                         }
                     }

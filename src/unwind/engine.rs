@@ -7,6 +7,7 @@ use super::cfi::{CfiError, CfiIndex};
 use super::heuristic::{self, in_code};
 use super::memory::Memory;
 use super::output::*;
+use super::pc::{FramePc, PcKind};
 use super::regs::{LR, PC, RegisterSet, SP};
 use super::UnwindOptions;
 use crate::debuginfo::{Image, RegionKind};
@@ -44,7 +45,8 @@ pub(crate) struct Engine<'a, 't> {
 
 #[allow(clippy::large_enum_variant)] // one per step, moved at once
 enum Next {
-    Continue(RegisterSet, UnwindMethod),
+    /// The caller's registers, how they were found, and what its PC is.
+    Continue(RegisterSet, UnwindMethod, PcKind),
     Stop(Termination),
 }
 
@@ -89,29 +91,33 @@ impl<'a, 't> Engine<'a, 't> {
         self.warnings = warnings;
 
         let mut method = UnwindMethod::Registers;
-        let mut exact = true;
+        let mut kind = PcKind::Exact;
         let termination = loop {
             if self.frames.len() >= self.opts.max_depth {
                 break Termination::DepthLimit { limit: self.opts.max_depth };
             }
             let Some(pc) = regs.pc() else { break Termination::UnknownRegister { register: "pc".into() } };
             let Some(sp) = regs.sp() else { break Termination::UnknownRegister { register: "sp".into() } };
-            let pc = pc & !1;
+            let at = FramePc::new(pc, kind);
+            let pc = at.pc;
             if !self.seen.insert((pc, sp)) {
                 break Termination::Loop { pc, sp };
             }
             if !self.on_psp {
                 self.msp_seen.push(sp);
             }
-            let function = self.emit_function(pc, exact, &method, &regs);
+            let function = self.emit_function(at, &method, &regs);
             if let Some(f) = &function {
-                if self.is_reset_handler(pc, f) {
+                if self.is_reset_handler(at.lookup(), f) {
                     break Termination::ResetHandler { function: f.clone() };
                 }
             }
-            match self.step(&regs, exact) {
-                Next::Continue(caller, how) => {
-                    exact = how == UnwindMethod::ExceptionFrame;
+            // LR still holds this frame's return address only where the PC came from the
+            // core or an exception frame, not from a callee's unwind.
+            let lr_live = matches!(method, UnwindMethod::Registers | UnwindMethod::ExceptionFrame);
+            match self.step(&regs, at, lr_live) {
+                Next::Continue(caller, how, next_kind) => {
+                    kind = next_kind;
                     method = how;
                     regs = caller;
                 }
@@ -124,16 +130,15 @@ impl<'a, 't> Engine<'a, 't> {
         Backtrace { frames: self.frames, termination, warnings, stack_overflow }
     }
 
-    /// Adds the frames (inline chain) for `pc`; returns the physical function's name.
-    fn emit_function(&mut self, pc: u32, exact: bool, method: &UnwindMethod, regs: &RegisterSet) -> Option<String> {
-        // A return address points after the call: look up the call itself.
-        let probe = if exact { pc } else { pc.wrapping_sub(1) };
-        let sym = self.image.symbolize(probe);
+    /// Adds the frames (inline chain) for `at`; returns the physical function's name.
+    fn emit_function(&mut self, at: FramePc, method: &UnwindMethod, regs: &RegisterSet) -> Option<String> {
+        let sym = self.image.symbolize(at.lookup());
         let n = sym.frames.len();
         for (i, f) in sym.frames.iter().enumerate() {
             let physical = i + 1 == n;
             self.frames.push(Frame::Frame(FunctionFrame {
-                pc,
+                pc: at.pc,
+                lookup_pc: at.lookup(),
                 function: f.function.clone(),
                 file: f.file.clone(),
                 line: f.line,
@@ -171,10 +176,10 @@ impl<'a, 't> Engine<'a, 't> {
         by_vector || by_name
     }
 
-    fn step(&mut self, regs: &RegisterSet, exact: bool) -> Next {
-        let pc = regs.pc().unwrap_or(0) & !1;
+    fn step(&mut self, regs: &RegisterSet, at: FramePc, lr_live: bool) -> Next {
+        let pc = at.pc;
         let sp = regs.sp().unwrap_or(0);
-        let lookup = if exact { pc } else { pc.wrapping_sub(1) };
+        let lookup = at.lookup();
         let stack_top = self.image.stack_region().map(|s| s.top).filter(|_| !self.on_psp);
 
         let (caller, how, cfi_ok) = match self.cfi.step(lookup, regs, &mut self.mem) {
@@ -191,14 +196,14 @@ impl<'a, 't> Engine<'a, 't> {
                     CfiError::Failed(m) => m,
                     CfiError::Unreadable(_) => unreachable!(),
                 };
-                match heuristic::guess_caller(self.image, &mut self.mem, regs, exact, stack_top) {
+                match heuristic::guess_caller(self.image, &mut self.mem, regs, at, lr_live, stack_top) {
                     Some(g) => {
                         self.warnings.push(format!("{why}: caller found by heuristic ({})", g.how));
                         (g.caller, UnwindMethod::Heuristic(g.how), false)
                     }
                     None => {
                         // Last chance in a handler: the exception frame itself.
-                        if let Some(next) = self.try_recover(regs, sp, &why) {
+                        if let Some(next) = self.try_recover(regs, at, sp, &why) {
                             return next;
                         }
                         self.warnings.push(format!("{why}, and no heuristic found a caller"));
@@ -209,7 +214,7 @@ impl<'a, 't> Engine<'a, 't> {
         };
 
         let Some(ra) = caller.pc() else {
-            if let Some(next) = self.try_recover(regs, caller.sp().unwrap_or(sp), "the return address is undefined") {
+            if let Some(next) = self.try_recover(regs, at, caller.sp().unwrap_or(sp), "the return address is undefined") {
                 return next;
             }
             return Next::Stop(if cfi_ok {
@@ -230,15 +235,18 @@ impl<'a, 't> Engine<'a, 't> {
         // In the handler's own function the return address must be an EXC_RETURN: if
         // it is not, the firmware overwrote LR (cortex-m-rt's HardFault, `-> !`
         // handlers): recover the transition from the stacked state.
-        if self.in_handler_entry_function(pc) || !in_code(self.image, ra) {
+        // The caller's code is at its call site, which may be the last instruction of a
+        // function and so the end of `.text` (see `pc`).
+        let ra_code = in_code(self.image, FramePc::new(ra, PcKind::AfterCall).lookup());
+        if self.in_handler_entry_function(lookup) || !ra_code {
             let why = format!("return address {ra:#010x} is not an EXC_RETURN although {pc:#010x} is in the {} handler", self.exception.name());
             if !self.exception.is_thread() {
-                if let Some(next) = self.try_recover(regs, caller.sp().unwrap_or(sp), &why) {
+                if let Some(next) = self.try_recover(regs, at, caller.sp().unwrap_or(sp), &why) {
                     return next;
                 }
             }
         }
-        if !in_code(self.image, ra) {
+        if !ra_code {
             let reason = if ra & !1 == 0 {
                 "zero: the outermost frame of a task, a stack switched inside this function, or a corrupt stack"
             } else {
@@ -260,7 +268,7 @@ impl<'a, 't> Engine<'a, 't> {
         if !self.sp_in_ram(caller_sp) {
             return Next::Stop(Termination::SpOutsideRam { sp: caller_sp });
         }
-        Next::Continue(caller, how)
+        Next::Continue(caller, how, PcKind::AfterCall)
     }
 
     /// RAM as the image describes it, plus the stack region itself (a stack placed in
@@ -424,25 +432,26 @@ impl<'a, 't> Engine<'a, 't> {
                 next.s[i] = handler_caller.s[i];
             }
         }
+        // The exception being left decides what its stacked PC is (see `pc`).
+        let resumed = FramePc::resumed_from(frame.pc, self.exception).kind;
         self.exception = interrupted;
         self.on_psp = e.stack == StackPointer::Process;
         if e.stack == StackPointer::Main {
             self.msp_seen.push(frame_addr);
         }
-        Next::Continue(next, UnwindMethod::ExceptionFrame)
+        Next::Continue(next, UnwindMethod::ExceptionFrame, resumed)
     }
 
     /// The firmware overwrote EXC_RETURN in LR: find the stacked frame on the main
     /// stack at the handler's entry SP, else on the PSP, and check it is plausible
     /// (T bit set, PC in code, a consistent IPSR). See ARCHITECTURE.md for the rule.
-    fn try_recover(&mut self, regs: &RegisterSet, handler_entry_sp: u32, why: &str) -> Option<Next> {
+    fn try_recover(&mut self, regs: &RegisterSet, at: FramePc, handler_entry_sp: u32, why: &str) -> Option<Next> {
         if self.exception.is_thread() {
             return None;
         }
         // Only frames of the handler's own entry function may recover: deeper callees
         // must unwind to it first, which keeps the entry SP exact.
-        let pc = regs.pc()? & !1;
-        if !self.in_handler_entry_function(pc) {
+        if !self.in_handler_entry_function(at.lookup()) {
             return None;
         }
         let mut candidates = vec![(handler_entry_sp, StackPointer::Main)];
@@ -461,7 +470,7 @@ impl<'a, 't> Engine<'a, 't> {
             let (pc, xpsr) = (w(6), w(7));
             let ipsr = ExceptionNumber::from_xpsr(xpsr);
             let plausible = xpsr & (1 << 24) != 0
-                && in_code(self.image, pc)
+                && in_code(self.image, FramePc::resumed_from(pc, self.exception).lookup())
                 && ipsr != self.exception
                 && (stack != StackPointer::Process || ipsr.is_thread());
             if !plausible {

@@ -5,16 +5,14 @@
 use std::collections::HashMap;
 
 use super::memory::Memory;
+use super::pc::FramePc;
 use super::regs::{LR, PC, RegisterSet, SP};
-use crate::debuginfo::{Image, RegionKind};
+use crate::debuginfo::Image;
 use crate::model::exc_return::looks_like_exc_return;
 
-/// `address` (Thumb bit clear) is inside code the image knows.
+/// `address` (Thumb bit ignored) is code the image holds (`Image::is_code`).
 pub(crate) fn in_code(image: &Image, address: u32) -> bool {
-    let a = address & !1;
-    image.sections().iter().any(|s| s.alloc && s.executable && s.contains(a))
-        || (image.sections().iter().all(|s| !s.executable)
-            && image.memory_regions().iter().any(|r| r.kind == RegionKind::Flash && r.contains(a)))
+    image.is_code(address)
 }
 
 /// `ret` (with the Thumb bit) is a plausible return address: odd, in code, and the
@@ -114,24 +112,26 @@ pub(crate) struct Guess {
     pub(crate) how: String,
 }
 
-/// Unwinds a frame without CFI. `exact` is true when `regs.pc` is the exact PC (the
-/// innermost frame, or one restored from an exception frame), so LR may still hold
+/// Unwinds a frame without CFI. Its code is looked up at `at.lookup()` (the call site
+/// for a return address); `lr_live` is true when the PC came from the core or an
+/// exception frame (the innermost frame, an interrupted context), so LR may still hold
 /// the return address.
 pub(crate) fn guess_caller(
     image: &Image,
     mem: &mut Memory<'_>,
     regs: &RegisterSet,
-    exact: bool,
+    at: FramePc,
+    lr_live: bool,
     stack_top: Option<u32>,
 ) -> Option<Guess> {
-    let pc = regs.pc()? & !1;
+    let pc = at.pc;
     let sp = regs.sp()?;
     let keep_callee_saved = |caller: &mut RegisterSet| {
         for n in 4..=11 {
             caller.r[n] = regs.r[n];
         }
     };
-    if exact && !in_code(image, pc) {
+    if lr_live && !in_code(image, at.lookup()) {
         // A jump to a bad address (bad function pointer): nothing was pushed and LR
         // holds the return address of the call.
         let lr = regs.lr()?;
@@ -142,7 +142,7 @@ pub(crate) fn guess_caller(
         caller.r[PC] = Some(lr);
         return Some(Guess { caller, how: format!("PC {pc:#010x} is outside code: assumed a call through a bad pointer, return address from LR") });
     }
-    if let Some(func) = image.symbols().function_at(pc) {
+    if let Some(func) = image.symbols().function_at(at.lookup()) {
         let start = func.address;
         if let Some(p) = analyze_prologue(image, mem, start, pc) {
             let cfa = sp.wrapping_add(p.frame_size);
@@ -154,7 +154,7 @@ pub(crate) fn guess_caller(
             }
             let how = if p.lr_saved {
                 format!("prologue analysis of {} (frame {} bytes, LR saved)", func.demangled, p.frame_size)
-            } else if exact {
+            } else if lr_live {
                 caller.r[LR] = regs.lr();
                 format!("prologue analysis of {} (frame {} bytes, LR not saved: leaf or entry)", func.demangled, p.frame_size)
             } else {

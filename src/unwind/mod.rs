@@ -52,6 +52,7 @@ mod engine;
 mod heuristic;
 mod memory;
 mod output;
+mod pc;
 mod regs;
 
 pub use output::{Backtrace, ExceptionEntry, Frame, FunctionFrame, Recursion, StackOverflow, Termination, UnwindMethod};

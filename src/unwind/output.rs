@@ -76,7 +76,12 @@ pub enum UnwindMethod {
 /// A function frame (physical, or inlined into the next one).
 #[derive(Clone, Debug, Serialize)]
 pub struct FunctionFrame {
+    /// The frame's PC: for a caller, the return address (the instruction after the call).
     pub pc: u32,
+    /// Where the frame's function, inline chain, file:line and CFI row were looked up:
+    /// `pc`, or `pc - 1` (inside the call) when `pc` is a return address or SVCall's
+    /// stacked PC (see the unwinder's call-site rule in docs/ARCHITECTURE.md).
+    pub lookup_pc: u32,
     pub function: Option<String>,
     pub file: Option<String>,
     pub line: Option<u32>,

@@ -74,6 +74,17 @@ pub struct Scenario {
     /// Exception name -> the priority byte the firmware gave it (NVIC_IPR / SHPR).
     #[serde(default)]
     pub priorities: std::collections::BTreeMap<String, u32>,
+    /// The index, among gdb's function frames, of one that gdb gets wrong by the
+    /// architecture (the manifest's backtrace is the reference there), and why.
+    #[serde(default)]
+    pub gdb_wrong_frame: Option<usize>,
+    /// "dwarf": gdb names discarded code here (its line lookup takes dead sequences at
+    /// address 0 when a section, the vector table, is at 0), so each frame's file:line is
+    /// checked against the live line tables instead (tests/common/dwarf.rs).
+    #[serde(default)]
+    pub oracle: Option<String>,
+    #[serde(default)]
+    pub gdb_wrong_why: String,
     #[serde(default)]
     pub notes: String,
 }

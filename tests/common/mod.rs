@@ -2,6 +2,7 @@
 //! Each integration test binary includes this with `mod common;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod dwarf;
 pub mod lab;
 pub mod manifest;
 pub mod oracle;

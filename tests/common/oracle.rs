@@ -16,6 +16,9 @@ pub struct GdbView {
     pub words: BTreeMap<String, u32>,
     /// `bt`'s functions, innermost first; "<exception>" for `<signal handler called>`.
     pub backtrace: Vec<String>,
+    /// `bt`'s function frames (inline frames included, exception markers not), with
+    /// the source position gdb printed.
+    pub frames: Vec<GdbFrame>,
     /// Values of expressions asked for with [`Probe::Expr`], by label.
     pub exprs: BTreeMap<String, u32>,
     /// gdb's whole output, for failure messages.
@@ -32,6 +35,15 @@ impl GdbView {
     pub fn functions(&self) -> Vec<&str> {
         self.backtrace.iter().map(String::as_str).filter(|f| *f != "<exception>").collect()
     }
+}
+
+/// One frame of gdb's `bt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GdbFrame {
+    pub function: String,
+    /// As gdb printed it (as in the DWARF: relative or absolute).
+    pub file: Option<String>,
+    pub line: Option<u32>,
 }
 
 /// Extra things to read at the stop.
@@ -112,7 +124,12 @@ fn parse(raw: String) -> GdbView {
                 map.insert(label.to_string(), v);
             }
         } else if let Some(rest) = line.strip_prefix('#') {
-            view.backtrace.push(frame_function(rest));
+            let function = frame_function(rest);
+            if function != "<exception>" {
+                let (file, line) = frame_position(rest);
+                view.frames.push(GdbFrame { function: function.clone(), file, line });
+            }
+            view.backtrace.push(function);
         } else if let Some((name, value)) = register_line(line) {
             view.registers.entry(name).or_insert(value);
         }
@@ -133,6 +150,17 @@ fn frame_function(rest: &str) -> String {
         _ => rest,
     };
     rest.split([' ', '(']).next().unwrap_or("").to_string()
+}
+
+/// `... at src/f.c:12` -> (Some("src/f.c"), Some(12)); frames without debug info have none.
+fn frame_position(rest: &str) -> (Option<String>, Option<u32>) {
+    let Some((_, tail)) = rest.rsplit_once(" at ") else { return (None, None) };
+    match tail.trim().rsplit_once(':') {
+        Some((file, line)) if line.chars().all(|c| c.is_ascii_digit()) && !line.is_empty() => {
+            (Some(file.to_string()), line.parse().ok())
+        }
+        _ => (None, None),
+    }
 }
 
 /// `r0  0x1  1`, `xpsr 0x1000005 16777221`, `s0  1  (raw 0x3f800000)`.
