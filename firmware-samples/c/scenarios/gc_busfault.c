@@ -9,6 +9,9 @@
 #include "lab.h"
 #include "driverlib.h"
 
+unsigned lib_version(void); /* common/unused_lib.c */
+volatile unsigned lib_seen;
+
 static volatile uint32_t *const device = (volatile uint32_t *)LAB_UNMAPPED_ADDR;
 
 __attribute__((noinline)) uint32_t read_status(unsigned channel)
@@ -28,5 +31,6 @@ int main(void)
     SCB_SHCSR |= SHCSR_BUSFAULTENA;
     lab_dsb_isb();
     drv_init();
+    lib_seen = lib_version();
     poll_forever(drv_channel());
 }
