@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 firmware-samples/build.sh
-cargo build --locked --bins
-cargo test --locked --no-fail-fast
+cargo build --locked --workspace --bins
+cargo test --locked --workspace --no-fail-fast
