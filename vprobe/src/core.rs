@@ -99,6 +99,16 @@ const COMPONENTS: [Component; 5] = [
 /// ITM, then the end marker.
 const ROM_ENTRIES: [u32; 4] = [0xFFF0_F003, 0xFFF0_2003, 0xFFF0_3003, 0xFFF0_1003];
 
+/// What a client left set (see [`Core::debug_state`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DebugState {
+    pub running: bool,
+    pub c_debugen: bool,
+    pub demcr: u32,
+    pub fpb_enabled: bool,
+    pub fp_comparators_enabled: usize,
+}
+
 /// The core behind the debug port.
 pub struct Core {
     target: Box<dyn Target>,
@@ -170,6 +180,18 @@ impl Core {
 
     pub fn is_running(&self) -> bool {
         self.running
+    }
+
+    /// The debug state a client can leave behind, for the non-intrusiveness checks.
+    pub fn debug_state(&mut self) -> DebugState {
+        self.poll();
+        DebugState {
+            running: self.running,
+            c_debugen: self.control & C_DEBUGEN != 0,
+            demcr: self.demcr,
+            fpb_enabled: self.fp_ctrl_enable,
+            fp_comparators_enabled: self.fp_comp.iter().filter(|c| *c & 1 != 0).count(),
+        }
     }
 
     /// The client went away: take every breakpoint out, and leave the core running
@@ -630,7 +652,7 @@ mod tests {
             assert_eq!(cidr[1], 0xE0, "generic IP class at {base:#x}");
         }
         // The SCS: ARM (JEP106 0x3B, continuation 4), part 0x00C: what pyOCD looks for.
-        let pidr = |o| component_id(0xE000_E000 + o).unwrap();
+        let pidr = |o: u32| component_id(0xE000_E000 + o).unwrap();
         assert_eq!(pidr(0xFE0) | (pidr(0xFE4) & 0xF) << 8, 0x00C);
         assert_eq!((pidr(0xFE4) >> 4) | (pidr(0xFE8) & 7) << 4, 0x3B);
         assert_eq!(pidr(0xFD0) & 0xF, 4);

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 use isrscope::target::qemu::{QemuConfig, QemuTarget};
-use isrscope_vprobe::{bmp, core::Core, dap::Dap, stats::Stats};
+use isrscope_vprobe::{bmp, core::{Core, DebugState}, dap::Dap, stats::Stats};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
@@ -47,6 +47,9 @@ struct ClientStats {
     door: &'static str,
     #[serde(flatten)]
     stats: Stats,
+    /// The debug state when the client connected and when it left.
+    found: DebugState,
+    left: DebugState,
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -69,10 +72,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     for stream in listener.incoming() {
         let stream = stream?;
         let before = dap.stats.clone();
+        let found = dap.core.debug_state();
         let mut door = bmp::Door::default();
         if let Err(e) = door.serve(&mut dap, stream) {
             eprintln!("isrscope-vprobe: client: {e}");
         }
+        let left = dap.core.debug_state();
         dap.core.disconnect();
         let s = &dap.stats;
         clients.push(ClientStats {
@@ -84,6 +89,8 @@ fn run(args: Args) -> anyhow::Result<()> {
                 round_trips: s.round_trips - before.round_trips,
                 swd_cycles: s.swd_cycles - before.swd_cycles,
             },
+            found,
+            left,
         });
         if args.once {
             break;
