@@ -12,7 +12,7 @@ need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 for p in gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
-         gdb-multiarch rustc-web cargo-web rust-web-src tmux python3 clang lld; do
+         gdb-multiarch rustc-web cargo-web rust-web-src tmux python3 clang lld openocd; do
   have "$p" || need_pkgs+=("$p")
 done
 
@@ -52,4 +52,10 @@ if [ -z "$major" ] || [ "$major" -lt 8 ]; then
   echo "setup: qemu-system-arm $major is older than 8.0 (no msp/psp registers over gdb); install >= 8.0" >&2
   exit 1
 fi
-echo "setup: toolchains ready ($(qemu-system-arm --version | head -n1))"
+# pyOCD, pinned: the virtual probe's tests run its gdbserver against the lab's core.
+PYOCD_VERSION=0.46.0
+if [ "$(python3 -c 'import pyocd; print(pyocd.__version__)' 2>/dev/null)" != "$PYOCD_VERSION" ]; then
+  python3 -m pip install -q --root-user-action=ignore "pyocd==$PYOCD_VERSION"
+fi
+command -v pyocd >/dev/null || { echo "setup: pyocd is not on PATH after installing it" >&2; exit 1; }
+echo "setup: toolchains ready ($(qemu-system-arm --version | head -n1); $(openocd --version 2>&1 | head -n1); pyOCD $PYOCD_VERSION)"

@@ -286,3 +286,16 @@ fn an_openocd_like_server_gets_no_ack_mode_its_own_numbering_x_writes_and_vector
     assert_eq!(x, "X20000000,9:a}\u{3}b}\u{4}c}]d}\ne", "escaped");
     assert!(received.iter().any(|p| p == "QStartNoAckMode"));
 }
+
+/// pyOCD's gdbserver answers `p` empty (unsupported) and sends every register in `g`,
+/// which is how gdb reads it: a single register is then read through `g`, not refused.
+/// Found through the virtual probe (pyOCD on the lab's core).
+#[test]
+fn a_server_without_p_packets_is_read_through_g() {
+    let server = fake::start(vec![("p", Act::Reply(String::new()))]);
+    let mut t = connect(&server).unwrap();
+    assert_eq!(t.read_register(reg::XPSR).unwrap(), 0x0100_0000);
+    let received = server.received();
+    assert!(received.iter().any(|p| p.starts_with('p')), "tried p first: {received:?}");
+    assert!(received.iter().any(|p| p == "g"), "then g: {received:?}");
+}

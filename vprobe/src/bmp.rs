@@ -12,6 +12,7 @@
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
+use std::sync::Mutex;
 
 use crate::dap::Dap;
 use crate::swd::Swd;
@@ -40,7 +41,7 @@ fn parse_hex(s: &str) -> Option<u64> {
 
 impl Door {
     /// Serves one client until it disconnects.
-    pub fn serve(&mut self, dap: &mut Dap, stream: TcpStream) -> std::io::Result<()> {
+    pub fn serve(&mut self, dap: &Mutex<Dap>, stream: TcpStream) -> std::io::Result<()> {
         stream.set_nodelay(true)?;
         let mut reader = BufReader::new(stream.try_clone()?);
         let mut writer = BufWriter::new(stream);
@@ -68,8 +69,10 @@ impl Door {
                     break; // a runaway command: answer it as malformed
                 }
             }
-            let reply = self.command(dap, &String::from_utf8_lossy(&command));
+            let mut dap = dap.lock().unwrap();
+            let reply = self.command(&mut dap, &String::from_utf8_lossy(&command));
             dap.stats.round_trips += 1;
+            drop(dap);
             writer.write_all(reply.as_bytes())?;
             writer.flush()?;
         }

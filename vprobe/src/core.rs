@@ -107,11 +107,13 @@ pub struct DebugState {
     pub demcr: u32,
     pub fpb_enabled: bool,
     pub fp_comparators_enabled: usize,
+    /// BKPT instructions the client wrote into code and has not taken out.
+    pub software_breakpoints: usize,
 }
 
 /// The core behind the debug port.
 pub struct Core {
-    target: Box<dyn Target>,
+    target: Box<dyn Target + Send>,
     /// The core as the client sees it: running or halted.
     running: bool,
     /// DHCSR's control bits (C_DEBUGEN, C_HALT, C_STEP, C_MASKINTS).
@@ -133,6 +135,12 @@ pub struct Core {
     armed: BTreeSet<u32>,
     /// Addresses of the armed vector-catch breakpoints.
     catch_at: BTreeSet<u32>,
+    /// BKPT instructions a client wrote into code (software breakpoints), by address,
+    /// with the halfword they replaced. QEMU would turn an executed BKPT into a
+    /// HardFault (it models no halting debug), so they stay out of QEMU's memory: reads
+    /// see them, and QEMU breaks there instead, halting with DFSR.BKPT as silicon does
+    /// with C_DEBUGEN set.
+    soft_bkpts: std::collections::BTreeMap<u32, (u16, u16)>,
     /// STM32F4's DBGMCU (IDCODE 0x10076413) answers; off for other machines.
     stm32: bool,
     /// The link to QEMU is gone (QEMU exited, e.g. on lockup).
@@ -142,7 +150,7 @@ pub struct Core {
 impl Core {
     /// `target` must be halted (QEMU starts halted); `running` says whether the
     /// modelled core should start running.
-    pub fn new(target: Box<dyn Target>, stm32: bool) -> Core {
+    pub fn new(target: Box<dyn Target + Send>, stm32: bool) -> Core {
         Core {
             target,
             running: false,
@@ -161,6 +169,7 @@ impl Core {
             dbgmcu_cr: 0,
             armed: BTreeSet::new(),
             catch_at: BTreeSet::new(),
+            soft_bkpts: std::collections::BTreeMap::new(),
             stm32,
             dead: None,
         }
@@ -191,6 +200,7 @@ impl Core {
             demcr: self.demcr,
             fpb_enabled: self.fp_ctrl_enable,
             fp_comparators_enabled: self.fp_comp.iter().filter(|c| *c & 1 != 0).count(),
+            software_breakpoints: self.soft_bkpts.len(),
         }
     }
 
@@ -208,6 +218,9 @@ impl Core {
         });
         self.armed.clear();
         self.catch_at.clear();
+        // Software breakpoints a client forgot are not written back: the code in QEMU
+        // never changed.
+        self.soft_bkpts.clear();
     }
 
     pub fn target(&mut self) -> &mut dyn Target {
@@ -258,7 +271,7 @@ impl Core {
         trace(format_args!("halted: {reason:?}"));
         self.running = false;
         self.dfsr |= match reason {
-            StopReason::Breakpoint { pc } if self.catch_at.contains(pc) => DFSR_VCATCH,
+            StopReason::Breakpoint { pc } if self.catch_at.contains(pc) && !self.soft_bkpts.contains_key(pc) => DFSR_VCATCH,
             StopReason::Breakpoint { .. } => DFSR_BKPT,
             StopReason::Other { description } if description.contains("SIGTRAP") => DFSR_BKPT,
             _ => DFSR_HALTED,
@@ -339,6 +352,7 @@ impl Core {
             }
         }
         want.extend(catch.iter().copied());
+        want.extend(self.soft_bkpts.keys().copied());
         let t = self.target.as_mut();
         for a in self.armed.difference(&want) {
             t.clear_breakpoint(*a).map_err(Self::fail)?;
@@ -548,7 +562,58 @@ impl Core {
         }
         let mut b = [0u8; 4];
         self.with_halted(|t| t.read_memory(address, &mut b[..len]))?;
+        self.overlay(address, &mut b[..len]);
         Ok(u32::from_le_bytes(b))
+    }
+
+    /// Shows the client's BKPT instructions in bytes read from `address`.
+    fn overlay(&self, address: u32, bytes: &mut [u8]) {
+        let end = address.saturating_add(bytes.len() as u32);
+        for (&at, &(bkpt, _)) in self.soft_bkpts.range(address.saturating_sub(1)..end) {
+            for (i, b) in bkpt.to_le_bytes().iter().enumerate() {
+                let a = at + i as u32;
+                if a >= address && a < end {
+                    bytes[(a - address) as usize] = *b;
+                }
+            }
+        }
+    }
+
+    /// A write of BKPT halfwords into code, or of something else over one: keeps the
+    /// software breakpoints out of QEMU's memory. True when the write was taken here.
+    fn software_breakpoint(&mut self, address: u32, value: u32, len: usize) -> Result<bool, BusError> {
+        if address & 1 != 0 || len == 1 || !self.is_code(address) {
+            return Ok(false);
+        }
+        let halves: Vec<(u32, u16)> = (0..len as u32 / 2).map(|i| (address + 2 * i, (value >> (16 * i)) as u16)).collect();
+        let touches = halves.iter().any(|(a, h)| h & 0xFF00 == 0xBE00 || self.soft_bkpts.contains_key(a));
+        if !touches {
+            return Ok(false);
+        }
+        for (a, h) in halves {
+            if h & 0xFF00 == 0xBE00 {
+                if !self.soft_bkpts.contains_key(&a) {
+                    let mut b = [0u8; 2];
+                    self.with_halted(|t| t.read_memory(a, &mut b))?;
+                    self.soft_bkpts.insert(a, (h, u16::from_le_bytes(b)));
+                } else if let Some(e) = self.soft_bkpts.get_mut(&a) {
+                    e.0 = h;
+                }
+            } else if let Some((_, original)) = self.soft_bkpts.remove(&a) {
+                if h != original {
+                    self.with_halted(|t| t.write_memory(a, &h.to_le_bytes()))?;
+                }
+            } else {
+                self.with_halted(|t| t.write_memory(a, &h.to_le_bytes()))?;
+            }
+        }
+        trace(format_args!("software breakpoints {:x?}", self.soft_bkpts.keys()));
+        Ok(true)
+    }
+
+    /// Code memory: below the peripheral region (flash, SRAM, code aliases).
+    fn is_code(&self, address: u32) -> bool {
+        address < 0x4000_0000
     }
 
     /// Writes the low `len` (1, 2 or 4) bytes of `value` at `address`.
@@ -563,6 +628,10 @@ impl Core {
         };
         if let Some(r) = self.write_model(address, word) {
             return r;
+        }
+        trace(format_args!("memory write {address:#010x} = {value:#x} ({len} bytes)"));
+        if self.software_breakpoint(address, value, len)? {
+            return Ok(());
         }
         let bytes = value.to_le_bytes();
         self.with_halted(|t| t.write_memory(address, &bytes[..len]))
@@ -585,7 +654,9 @@ impl Core {
             }
             return Ok(());
         }
-        self.with_halted(|t| t.read_memory(address, buf))
+        self.with_halted(|t| t.read_memory(address, buf))?;
+        self.overlay(address, buf);
+        Ok(())
     }
 }
 

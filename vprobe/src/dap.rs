@@ -127,6 +127,11 @@ impl Dap {
         self.rdbuff
     }
 
+    /// DP SELECT as last written.
+    pub fn select(&self) -> u32 {
+        self.select
+    }
+
     pub fn overrun_detect(&self) -> bool {
         self.ctrl_stat & 1 != 0
     }

@@ -1,20 +1,27 @@
 //! `isrscope-vprobe`: start firmware in QEMU and serve a virtual debug probe for it.
 //!
 //! ```text
-//! isrscope-vprobe --qemu netduinoplus2 --elf fw.elf --bmp 0 [--start-halted] [--once] [--stats FILE]
+//! isrscope-vprobe --qemu netduinoplus2 --elf fw.elf [--bmp PORT] [--pyocd PORT]
+//!                 [--start-halted] [--once] [--stats FILE]
 //! ```
-//! Prints `bmp 127.0.0.1:PORT` when the door is ready. Clients are served one after
-//! another; with `--once` it exits (and QEMU with it) when the first client leaves.
+//! Prints one line per front door when it is ready (`bmp 127.0.0.1:PORT`,
+//! `pyocd 127.0.0.1:PORT`; a port of 0 picks a free one). Every door drives the same
+//! modelled core, one client at a time per door. With `--once` it exits (and QEMU with
+//! it) when the first client leaves; QEMU also dies with it if it is killed.
 
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use isrscope::target::qemu::{QemuConfig, QemuTarget};
-use isrscope_vprobe::{bmp, core::{Core, DebugState}, dap::Dap, stats::Stats};
+use isrscope_vprobe::core::{Core, DebugState};
+use isrscope_vprobe::dap::Dap;
+use isrscope_vprobe::stats::Stats;
+use isrscope_vprobe::{bmp, pyocd};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
@@ -30,14 +37,19 @@ struct Args {
     /// a free one). probe-rs: `--probe 1d50:6018:127.0.0.1:PORT --protocol swd`.
     #[arg(long, value_name = "PORT")]
     bmp: Option<u16>,
-    /// Keep the core halted at the reset vector until a client runs it.
+    /// Serve pyOCD's remote probe protocol on this TCP port of 127.0.0.1 (0 picks a free
+    /// one). pyOCD: `--uid remote:127.0.0.1:PORT`.
+    #[arg(long, value_name = "PORT")]
+    pyocd: Option<u16>,
+    /// Keep the core halted at the reset vector (as a debugger that halted it at reset
+    /// and left would) until a client runs it.
     #[arg(long)]
     start_halted: bool,
     /// Exit when the first client disconnects.
     #[arg(long)]
     once: bool,
     /// At exit, write what each client cost (DP/AP accesses, memory bytes, round trips)
-    /// as JSON to FILE.
+    /// and the debug state it found and left, as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 }
@@ -52,8 +64,41 @@ struct ClientStats {
     left: DebugState,
 }
 
+fn delta(now: &Stats, before: &Stats) -> Stats {
+    Stats {
+        dp_accesses: now.dp_accesses - before.dp_accesses,
+        ap_accesses: now.ap_accesses - before.ap_accesses,
+        memory_bytes: now.memory_bytes - before.memory_bytes,
+        round_trips: now.round_trips - before.round_trips,
+        swd_cycles: now.swd_cycles - before.swd_cycles,
+    }
+}
+
+/// Serves one client on `door`, recording what it cost.
+fn serve(door: &'static str, dap: &Mutex<Dap>, stream: TcpStream) -> ClientStats {
+    let (before, found) = {
+        let mut d = dap.lock().unwrap();
+        (d.stats.clone(), d.core.debug_state())
+    };
+    let result = match door {
+        "bmp" => bmp::Door::default().serve(dap, stream),
+        _ => pyocd::Door::default().serve(dap, stream),
+    };
+    if let Err(e) = result {
+        eprintln!("isrscope-vprobe: {door} client: {e}");
+    }
+    let mut d = dap.lock().unwrap();
+    let left = d.core.debug_state();
+    d.core.disconnect();
+    ClientStats { door, stats: delta(&d.stats, &before), found, left }
+}
+
 fn run(args: Args) -> anyhow::Result<()> {
-    let Some(port) = args.bmp else { bail!("no front door: give --bmp PORT") };
+    let doors: Vec<(&'static str, u16)> =
+        [("bmp", args.bmp), ("pyocd", args.pyocd)].into_iter().filter_map(|(n, p)| p.map(|p| (n, p))).collect();
+    if doors.is_empty() {
+        bail!("no front door: give --bmp PORT and/or --pyocd PORT");
+    }
     let qemu = QemuTarget::launch(&QemuConfig::new(&args.qemu, &args.elf))
         .with_context(|| format!("starting {} in QEMU -M {}", args.elf.display(), args.qemu))?;
     let stm32 = matches!(args.qemu.as_str(), "netduinoplus2" | "netduino2" | "olimex-stm32-h405" | "stm32vldiscovery");
@@ -63,43 +108,43 @@ fn run(args: Args) -> anyhow::Result<()> {
     } else {
         core.start().map_err(|e| anyhow::anyhow!("starting the core: {}", e.0))?;
     }
-    let mut dap = Dap::new(core);
-    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("binding 127.0.0.1:{port}"))?;
-    let addr = listener.local_addr()?;
-    println!("bmp {addr}");
-    std::io::stdout().flush()?;
-    let mut clients = Vec::new();
-    for stream in listener.incoming() {
-        let stream = stream?;
-        let before = dap.stats.clone();
-        let found = dap.core.debug_state();
-        let mut door = bmp::Door::default();
-        if let Err(e) = door.serve(&mut dap, stream) {
-            eprintln!("isrscope-vprobe: client: {e}");
-        }
-        let left = dap.core.debug_state();
-        dap.core.disconnect();
-        let s = &dap.stats;
-        clients.push(ClientStats {
-            door: "bmp",
-            stats: Stats {
-                dp_accesses: s.dp_accesses - before.dp_accesses,
-                ap_accesses: s.ap_accesses - before.ap_accesses,
-                memory_bytes: s.memory_bytes - before.memory_bytes,
-                round_trips: s.round_trips - before.round_trips,
-                swd_cycles: s.swd_cycles - before.swd_cycles,
-            },
-            found,
-            left,
+    let dap = Arc::new(Mutex::new(Dap::new(core)));
+    let (done, finished) = mpsc::channel::<ClientStats>();
+    for (name, port) in doors {
+        let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("binding 127.0.0.1:{port}"))?;
+        println!("{name} {}", listener.local_addr()?);
+        let (dap, done) = (dap.clone(), done.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if done.send(serve(name, &dap, stream)).is_err() {
+                    break;
+                }
+            }
         });
+    }
+    std::io::stdout().flush()?;
+    drop(done);
+    let mut clients = Vec::new();
+    while let Ok(client) = finished.recv() {
+        clients.push(client);
         if args.once {
             break;
         }
+        if let Some(path) = &args.stats {
+            write_stats(path, &clients)?;
+        }
     }
     if let Some(path) = &args.stats {
-        std::fs::write(path, serde_json::to_string_pretty(&clients)?).with_context(|| format!("writing {}", path.display()))?;
+        write_stats(path, &clients)?;
     }
+    // QEMU goes with the process (QemuTarget kills it on drop; PR_SET_PDEATHSIG if not).
+    let mut dap = dap.lock().unwrap();
+    let _ = dap.core.target().detach(true);
     Ok(())
+}
+
+fn write_stats(path: &std::path::Path, clients: &[ClientStats]) -> anyhow::Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(clients)?).with_context(|| format!("writing {}", path.display()))
 }
 
 fn main() -> ExitCode {

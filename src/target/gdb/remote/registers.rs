@@ -142,7 +142,16 @@ impl GdbTarget {
         }
         for (name, raw, num, bits) in missing {
             if self.regs.get(&name).is_none() {
-                match self.read_p(&raw, num, bits) {
+                let mut read = self.read_p(&raw, num, bits);
+                // A server without `p` (pyOCD's gdbserver answers it empty) still has
+                // the register in its `g` reply, as gdb reads it.
+                if matches!(read, Err(TargetError::Unsupported(_))) && !self.have_g {
+                    self.read_g()?;
+                    if self.regs.get(&name).is_some() {
+                        read = Ok(());
+                    }
+                }
+                match read {
                     // A register the server describes but will not read is left
                     // out (absent, never zero) when reading the whole set.
                     Err(TargetError::Refused { .. } | TargetError::Unsupported(_))
