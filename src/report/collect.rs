@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::debuginfo::Image;
 use crate::model::arch::{CpuId, Profile};
 use crate::model::exception::ExceptionNumber;
-use crate::model::fault::{FaultAnalysis, FaultClass, FaultContext, FaultRegisters};
+use crate::model::fault::{FaultAnalysis, FaultClass, FaultContext, FaultRegister, FaultRegisters};
 use crate::model::frame::FpSource;
 use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock, fpu};
 use crate::target::{StopReason, Target, TargetError, reg};
@@ -134,13 +134,16 @@ pub fn collect_with_backtrace(
             };
             let analysis = FaultAnalysis::analyze(&fault_regs, &ctx);
             let in_fault = active.is_fault() || analysis.class == FaultClass::Lockup;
-            if !in_fault && !analysis.causes.is_empty() {
+            // DFSR records why the debugger halted the core, not a fault: it is never stale.
+            let fault_causes: Vec<_> =
+                analysis.causes.iter().filter(|c| c.register != FaultRegister::Dfsr).collect();
+            if !in_fault && !fault_causes.is_empty() {
                 findings.push(Finding::new(
                     "stale-fault-status",
                     Severity::Info,
                     format!(
                         "fault status bits are set ({}) but no fault handler is active: they are sticky, left from an earlier fault",
-                        analysis.causes.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                        fault_causes.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }

@@ -2,8 +2,10 @@
 //!
 //! DP (DPv1, an STM32F4's SW-DP): DPIDR, ABORT, CTRL/STAT with the CDBGPWRUPREQ /
 //! CSYSPWRUPREQ request-acknowledge handshake and the sticky flags, SELECT, RESEND and
-//! RDBUFF. AP 0: IDR, CSW (8/16/32-bit sizes, single and packed auto-increment with the
-//! 1 KiB TAR wrap), TAR, DRW, BD0-BD3, CFG and BASE. Other APs read as 0 (absent).
+//! RDBUFF. AP 0: IDR, CSW (8/16/32-bit sizes, single and packed auto-increment), TAR,
+//! DRW, BD0-BD3, CFG and BASE. Other APs read as 0 (absent). Auto-increment wraps TAR
+//! within 4 KiB, as the Cortex-M3/M4 AHB-AP (IDR variant 1) does: ADIv5 only promises
+//! 1 KiB, and pyOCD, which knows this AP, reads across 1 KiB boundaries in one burst.
 //!
 //! Register accesses here are immediate; the SWD layer adds ADIv5's posting (an AP read
 //! returns the previous AP read's value, the current one comes from RDBUFF).
@@ -43,6 +45,8 @@ const WDATAERR: u32 = 1 << 7;
 /// CSW: DeviceEn (bit 6) reads 1; Prot and the other writable bits are kept.
 const CSW_DEVICE_EN: u32 = 1 << 6;
 const CSW_WRITABLE: u32 = 0xFF00_0F37;
+/// The auto-increment modulus: TAR[11:0] increments, the rest stays.
+const AUTOINC_PAGE: u32 = 0x1000;
 
 pub struct Dap {
     pub core: Core,
@@ -152,14 +156,14 @@ impl Dap {
         }
     }
 
-    /// TAR after a DRW access: single or packed increment, within the 1 KiB page.
+    /// TAR after a DRW access: single or packed increment, within the 4 KiB page.
     fn advance(&mut self) {
         let step = match (self.csw >> 4) & 3 {
             1 => self.size() as u32,
             2 => 4,
             _ => return,
         };
-        self.tar = (self.tar & !0x3FF) | (self.tar.wrapping_add(step) & 0x3FF);
+        self.tar = (self.tar & !(AUTOINC_PAGE - 1)) | (self.tar.wrapping_add(step) & (AUTOINC_PAGE - 1));
     }
 
     fn bus<T>(&mut self, r: Result<T, BusError>) -> Result<T, Ack> {
@@ -216,7 +220,7 @@ impl Dap {
             let lane = if packed { 8 * (i * size) as u32 } else { 8 * (addr & 3) };
             word |= v << lane;
             if packed {
-                self.tar = (self.tar & !0x3FF) | (self.tar.wrapping_add(size as u32) & 0x3FF);
+                self.tar = (self.tar & !(AUTOINC_PAGE - 1)) | (self.tar.wrapping_add(size as u32) & (AUTOINC_PAGE - 1));
             }
         }
         if !packed {
@@ -268,7 +272,7 @@ impl Dap {
             let r = self.core.write(addr, v >> lane, size);
             self.bus(r)?;
             if packed {
-                self.tar = (self.tar & !0x3FF) | (self.tar.wrapping_add(size as u32) & 0x3FF);
+                self.tar = (self.tar & !(AUTOINC_PAGE - 1)) | (self.tar.wrapping_add(size as u32) & (AUTOINC_PAGE - 1));
             }
         }
         if !packed {

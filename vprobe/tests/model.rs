@@ -123,10 +123,14 @@ fn mem_ap_sizes_auto_increment_wrap_and_sticky_errors() {
     d.core.target().read_memory(0x0800_03F8, &mut want).unwrap();
     assert_eq!(d.ap_write(0x0, 0x2300_0012), Ack::Ok, "CSW: 32-bit, single increment");
     assert_eq!(d.ap_write(0x4, 0x0800_03F8), Ack::Ok);
+    // Across a 1 KiB boundary the Cortex-M4's AHB-AP keeps incrementing...
     let w0 = d.ap_read(0xC).1;
     let w1 = d.ap_read(0xC).1;
     assert_eq!((w0.to_le_bytes(), w1.to_le_bytes()), (want[..4].try_into().unwrap(), want[4..].try_into().unwrap()));
-    // TAR wraps inside the 1 KiB page: 0x080003F8 + 8 is 0x08000000, not 0x08000400.
+    assert_eq!(d.ap_read(0x4).1, 0x0800_0400);
+    // ...and wraps inside the 4 KiB page: 0x08000FFC + 4 is 0x08000000.
+    d.ap_write(0x4, 0x0800_0FFC);
+    d.ap_read(0xC);
     assert_eq!(d.ap_read(0x4).1, 0x0800_0000);
     // Bytes in their byte lanes; packed halfwords two per word.
     d.ap_write(0x0, 0x2300_0010);

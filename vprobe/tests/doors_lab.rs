@@ -1,0 +1,308 @@
+//! The probe-shaped paths, end to end, on every fault, SVC and break scenario of the
+//! STM32F407 lab:
+//! - probe-rs: isrscope's `--chip` backend, and under it probe-rs' whole ARM stack (its
+//!   BMP driver, SWD, DP/AP set-up, the STM32F4 sequence, Cortex-M halt, registers, FPB,
+//!   DEMCR), unmodified, through the virtual probe's Black Magic Probe door;
+//! - pyOCD: `pyocd gdbserver` (PyPI, pinned by scripts/setup.sh) on the pyOCD door, its
+//!   own ARM stack (ROM table walk, MEM-AP, FPB, software breakpoints), and isrscope's
+//!   GDB backend in front of it.
+//! Each gives the same JSON report as the QEMU-gdbstub path at the same stop (the target
+//! description and the stop's wording aside), and leaves the debug state (DEMCR, FPB
+//! comparators, software breakpoints; halted or running on the probe-rs path, where
+//! isrscope itself is the debugger) as it found it. (Where SysTick preempts thread code,
+//! the tick may land an instruction away: see `check`.)
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The isrscope binary next to this test's (scripts/test.sh builds the workspace's).
+fn isrscope() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("isrscope");
+    assert!(bin.exists(), "{} not built (cargo build --workspace --bins)", bin.display());
+    Command::new(bin)
+}
+
+struct Vprobe {
+    child: Child,
+    port: u16,
+    stats: tempfile::NamedTempFile,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Path_ {
+    ProbeRs,
+    PyOcd,
+}
+
+/// `pyocd gdbserver` on the vprobe's pyOCD door; killed when dropped.
+struct PyOcd {
+    child: Child,
+    port: u16,
+}
+
+impl PyOcd {
+    fn start(vprobe_port: u16) -> Result<PyOcd, String> {
+        let mut child = Command::new("pyocd")
+            // `-C none`: pyOCD's default vector catch (HardFault) would stop the core
+            // before isrscope's own breakpoints; isrscope decides what to catch.
+            .args(["gdbserver", "--target", "cortex_m", "--port", "0", "--telnet-port", "0", "-C", "none", "--uid"])
+            .arg(format!("remote:127.0.0.1:{vprobe_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("pyocd (scripts/setup.sh installs it): {e}"))?;
+        let mut seen = String::new();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let Some(Ok(line)) = lines.next() else {
+                return Err(format!("pyocd gdbserver ended before listening:\n{seen}"));
+            };
+            seen.push_str(&line);
+            seen.push('\n');
+            if let Some(rest) = line.split("GDB server listening on port ").nth(1) {
+                break rest.split_whitespace().next().and_then(|p| p.parse().ok()).ok_or(seen.clone())?;
+            }
+        };
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(PyOcd { child, port })
+    }
+}
+
+impl PyOcd {
+    fn wait_exit(mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for PyOcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Vprobe {
+    fn start(machine: &str, elf: &Path, door: &str) -> Vprobe {
+        let stats = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
+            .args(["--qemu", machine, &format!("--{door}"), "0", "--once", "--start-halted", "--elf"])
+            .arg(elf)
+            .arg("--stats")
+            .arg(stats.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("vprobe said {line:?}"));
+        Vprobe { child, port, stats }
+    }
+
+    fn selector(&self) -> String {
+        format!("1d50:6018:127.0.0.1:{}", self.port)
+    }
+
+    /// Waits for the vprobe to exit (`--once`) and returns its per-client statistics.
+    fn finish(mut self) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the vprobe did not exit after its client left");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        serde_json::from_str(&std::fs::read_to_string(self.stats.path()).unwrap()).unwrap()
+    }
+}
+
+impl Drop for Vprobe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Manifest {
+    scenario: Vec<Scenario>,
+}
+
+#[derive(serde::Deserialize, Clone)]
+struct Scenario {
+    name: String,
+    elf: String,
+    machine: String,
+    kind: String,
+    stop_at: String,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let text = std::fs::read_to_string(root().join("firmware-samples/scenarios.toml")).unwrap();
+    let m: Manifest = toml::from_str(&text).unwrap();
+    m.scenario
+        .into_iter()
+        .filter(|s| s.machine == "netduinoplus2" && matches!(s.kind.as_str(), "fault" | "svc" | "break"))
+        .collect()
+}
+
+fn json(out: &std::process::Output, what: &str) -> Result<Value, String> {
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!("{what}: exit {:?}, not JSON ({e}): {}", out.status.code(), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+/// The report without what names the path, and without DFSR: the debugger's record of
+/// why it halted the core differs by path (QEMU's gdbstub has none, probe-rs clears it
+/// once read, pyOCD leaves DFSR.BKPT set after its software breakpoints).
+fn comparable(mut r: Value) -> Value {
+    let t = r["target"].as_object_mut().unwrap();
+    t.remove("description");
+    t.remove("stop");
+    if let Some(f) = r["fault"].as_object_mut() {
+        f.remove("dfsr");
+        if let Some(d) = f.get_mut("details").and_then(Value::as_array_mut) {
+            d.retain(|e| e["register"] != "DFSR");
+        }
+        if let Some(c) = f.get_mut("causes").and_then(Value::as_array_mut) {
+            c.retain(|n| !matches!(n.as_str(), Some("HALTED" | "BKPT" | "DWTTRAP" | "VCATCH" | "EXTERNAL" | "PMU")));
+        }
+    }
+    r
+}
+
+fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
+            first_difference(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))
+        }),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().find_map(|(i, (u, v))| first_difference(u, v, &format!("{path}[{i}]")))
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} vs {b}")),
+    }
+}
+
+fn check(s: &Scenario, path: Path_) -> Result<(), String> {
+    let elf = root().join(&s.elf);
+    let mut stop = vec!["--timeout".to_string(), "20".into(), "--format".into(), "json".into()];
+    if s.kind != "fault" {
+        stop.extend(["--break-at".into(), s.stop_at.clone(), "--no-catch".into()]);
+    }
+    let gdb = isrscope().args(["inspect", "--qemu", &s.machine, "--elf"]).arg(&elf).args(&stop).output().unwrap();
+    let gdb_json = json(&gdb, "inspect --qemu")?;
+    let (chip, stats) = match path {
+        Path_::ProbeRs => {
+            let vp = Vprobe::start(&s.machine, &elf, "bmp");
+            let out = isrscope()
+                .args(["inspect", "--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector(), "--elf"])
+                .arg(&elf)
+                .args(&stop)
+                .output()
+                .unwrap();
+            (out, vp.finish())
+        }
+        Path_::PyOcd => {
+            let vp = Vprobe::start(&s.machine, &elf, "pyocd");
+            let py = PyOcd::start(vp.port)?;
+            let out = isrscope()
+                .args(["inspect", "--gdb", &format!("localhost:{}", py.port), "--elf"])
+                .arg(&elf)
+                .args(&stop)
+                .output()
+                .unwrap();
+            // pyOCD's gdbserver ends by itself when its client detaches, cleaning up.
+            py.wait_exit();
+            (out, vp.finish())
+        }
+    };
+    let chip_json = json(&chip, &format!("inspect through {path:?}"))?;
+    if gdb.status.code() != chip.status.code() {
+        return Err(format!("{}: exit code {:?} through {path:?}, {:?} through the gdbstub", s.name, chip.status.code(), gdb.status.code()));
+    }
+    let (a, b) = (comparable(gdb_json), comparable(chip_json));
+    if let Some(d) = first_difference(&a, &b, "") {
+        // SysTick counts QEMU's virtual time, which the halts behind every probe access
+        // shift: the tick may land an instruction earlier or later, in thread code. Then
+        // only the interrupted context may differ: its registers, frames and PCs.
+        let timer = a["backtrace"].as_array().into_iter().flatten().any(|e| e["exception"]["name"] == "SysTick");
+        let strip = |mut r: Value| {
+            for key in ["registers", "exception_frames"] {
+                r.as_object_mut().unwrap().remove(key);
+            }
+            for e in r["backtrace"].as_array_mut().into_iter().flatten() {
+                for key in ["pc", "lookup_pc", "line", "column", "method"] {
+                    e.as_object_mut().unwrap().remove(key);
+                }
+            }
+            r
+        };
+        if !timer || first_difference(&strip(a.clone()), &strip(b.clone()), "").is_some() {
+            return Err(format!("{}: the {path:?} path differs from the gdbstub path at {d}", s.name));
+        }
+    }
+    // Left as found: DEMCR, the FPB comparators, halted or running. (probe-rs enables
+    // the FPB to set a breakpoint and leaves FP_CTRL.ENABLE set with every comparator
+    // off when it clears them: harmless, and allowed.)
+    let client = &stats[0];
+    let (found, left) = (&client["found"], &client["left"]);
+    // Through pyOCD, pyOCD is the debugger: it decides what the core does when its
+    // gdbserver ends, and it sets DEMCR.TRCENA for itself. The breakpoints isrscope
+    // asked for must be gone, and no vector catch left on.
+    let keys: &[&str] = match path {
+        Path_::ProbeRs => &["running", "c_debugen", "demcr", "fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
+        Path_::PyOcd => &["fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
+    };
+    if path == Path_::PyOcd && left["demcr"].as_u64().is_some_and(|d| d & 0x07F1 != 0) {
+        return Err(format!("{} (pyOCD): vector catch left on: DEMCR {} (stats {client})", s.name, left["demcr"]));
+    }
+    for key in keys {
+        let key = *key;
+        if found[key] != left[key] && !(key == "fpb_enabled" && left["fp_comparators_enabled"] == 0) {
+            return Err(format!("{} ({path:?}): {key} found {} and left {} (stats {client})", s.name, found[key], left[key]));
+        }
+    }
+    Ok(())
+}
+
+fn run_all(path: Path_) {
+    let all = scenarios();
+    assert!(all.len() >= 20, "only {} scenarios", all.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|t| {
+        for _ in 0..2 {
+            t.spawn(|| {
+                while let Some(s) = all.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) {
+                    if let Err(e) = check(s, path) {
+                        failures.lock().unwrap().push(e);
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_stm32f407_scenario_through_probe_rs_reports_as_the_gdbstub_path() {
+    run_all(Path_::ProbeRs);
+}
+
+#[test]
+fn every_stm32f407_scenario_through_pyocd_reports_as_the_gdbstub_path() {
+    run_all(Path_::PyOcd);
+}
