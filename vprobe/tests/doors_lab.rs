@@ -6,6 +6,7 @@
 //! - pyOCD: `pyocd gdbserver` (PyPI, pinned by scripts/setup.sh) on the pyOCD door, its
 //!   own ARM stack (ROM table walk, MEM-AP, FPB, software breakpoints), and isrscope's
 //!   GDB backend in front of it.
+//!
 //! Each gives the same JSON report as the QEMU-gdbstub path at the same stop (the target
 //! description and the stop's wording aside), and leaves the debug state (DEMCR, FPB
 //! comparators, software breakpoints; halted or running on the probe-rs path, where
