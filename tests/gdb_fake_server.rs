@@ -299,3 +299,26 @@ fn a_server_without_p_packets_is_read_through_g() {
     assert!(received.iter().any(|p| p.starts_with('p')), "tried p first: {received:?}");
     assert!(received.iter().any(|p| p == "g"), "then g: {received:?}");
 }
+
+/// OpenOCD clears DFSR when it sees the core halt, so DFSR.VCATCH is gone by the time
+/// gdb asks: a halt at the first instruction of the handler of the fault the core is in
+/// (IPSR) is still the vector catch. Found through the virtual probe with OpenOCD 0.12.
+#[test]
+fn a_vector_catch_is_recognised_after_openocd_cleared_dfsr() {
+    use isrscope::target::StopReason;
+    use isrscope::target::catch::{self, CatchOptions};
+    // The OpenOCD fake halts with xPSR 0x21000003 (HardFault) and PC 0x08000100; its
+    // vector table at 0x08000000 sends HardFault to 0x08000101.
+    let server = fake::start_as(
+        fake::Flavour::OpenOcd,
+        vec![
+            ("me000ed30,4", Act::Reply("00000000".into())),
+            ("me000ed08,4", Act::Reply("00000008".into())),
+            ("m800000c,4", Act::Reply("01010008".into())),
+        ],
+    );
+    let mut t = connect(&server).unwrap();
+    let armed = catch::arm(&mut t, &CatchOptions::default()).unwrap();
+    let reached = catch::run_to_fault(&mut t, &armed, Duration::from_secs(1)).unwrap().unwrap();
+    assert_eq!(reached.stop, StopReason::VectorCatch, "DFSR read back as 0");
+}

@@ -70,6 +70,7 @@ impl Door {
                 }
             }
             let mut dap = dap.lock().unwrap();
+            dap.set_jtag(false);
             let reply = self.command(&mut dap, &String::from_utf8_lossy(&command));
             dap.stats.round_trips += 1;
             drop(dap);

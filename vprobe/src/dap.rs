@@ -57,11 +57,19 @@ pub struct Dap {
     tar: u32,
     /// The last AP read's result (RDBUFF).
     rdbuff: u32,
+    /// The port is a JTAG-DP: CTRL/STAT's sticky flags are write-one-to-clear there; on
+    /// a SW-DP only ABORT clears them.
+    jtag: bool,
 }
 
 impl Dap {
     pub fn new(core: Core) -> Dap {
-        Dap { core, stats: Stats::default(), ctrl_stat: 0, select: 0, csw: 0x2300_0002 | CSW_DEVICE_EN, tar: 0, rdbuff: 0 }
+        Dap { core, stats: Stats::default(), ctrl_stat: 0, select: 0, csw: 0x2300_0002 | CSW_DEVICE_EN, tar: 0, rdbuff: 0, jtag: false }
+    }
+
+    /// Which wire the client speaks: a JTAG-DP (OpenOCD's bitbang door) or a SW-DP.
+    pub fn set_jtag(&mut self, jtag: bool) {
+        self.jtag = jtag;
     }
 
     pub fn dp_read(&mut self, a: u8) -> (Ack, u32) {
@@ -110,8 +118,12 @@ impl Dap {
             }
             0x4 if self.select & 0xF == 0 => {
                 // The request bits and ORUNDETECT/TRNMODE/MASKLANE are writable; the
-                // sticky flags clear only through ABORT on a SW-DP.
-                let sticky = self.ctrl_stat & (STICKYORUN | STICKYCMP | STICKYERR | WDATAERR);
+                // sticky flags clear only through ABORT on a SW-DP, and also by writing
+                // them as 1 on a JTAG-DP.
+                let mut sticky = self.ctrl_stat & (STICKYORUN | STICKYCMP | STICKYERR | WDATAERR);
+                if self.jtag {
+                    sticky &= !(v & (STICKYORUN | STICKYCMP | STICKYERR));
+                }
                 self.ctrl_stat = (v & 0x5000_0F0D) | sticky;
             }
             0x4 => {}

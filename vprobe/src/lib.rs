@@ -14,6 +14,8 @@
 //!   acknowledges, data and parity, posted AP reads.
 //! - [`bmp`]: the Black Magic Probe remote protocol over TCP (the front door probe-rs'
 //!   own BMP driver connects to), raw SWD sequences (`!So`/`!Si`) into `swd`.
+//! - [`jtag`]: a JTAG-DP (TAP, IR, 35-bit DPACC/APACC scans) behind OpenOCD's
+//!   `remote_bitbang` adapter, pin by pin.
 //! - [`pyocd`]: pyOCD's remote probe protocol (JSON lines over TCP), DP and AP
 //!   register access for pyOCD's own ARM stack.
 //! - [`stats`]: what each client cost (DP/AP accesses, memory bytes, round trips).
@@ -21,6 +23,7 @@
 pub mod bmp;
 pub mod core;
 pub mod dap;
+pub mod jtag;
 pub mod pyocd;
 pub mod stats;
 pub mod swd;

@@ -2,10 +2,10 @@
 //!
 //! ```text
 //! isrscope-vprobe --qemu netduinoplus2 --elf fw.elf [--bmp PORT] [--pyocd PORT]
-//!                 [--start-halted] [--once] [--stats FILE]
+//!                 [--bitbang PORT] [--start-halted] [--once] [--stats FILE]
 //! ```
 //! Prints one line per front door when it is ready (`bmp 127.0.0.1:PORT`,
-//! `pyocd 127.0.0.1:PORT`; a port of 0 picks a free one). Every door drives the same
+//! `pyocd 127.0.0.1:PORT`, `bitbang 127.0.0.1:PORT`; a port of 0 picks a free one). Every door drives the same
 //! modelled core, one client at a time per door. With `--once` it exits (and QEMU with
 //! it) when the first client leaves; QEMU also dies with it if it is killed.
 
@@ -21,7 +21,7 @@ use isrscope::target::qemu::{QemuConfig, QemuTarget};
 use isrscope_vprobe::core::{Core, DebugState};
 use isrscope_vprobe::dap::Dap;
 use isrscope_vprobe::stats::Stats;
-use isrscope_vprobe::{bmp, pyocd};
+use isrscope_vprobe::{bmp, jtag, pyocd};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
@@ -41,6 +41,10 @@ struct Args {
     /// one). pyOCD: `--uid remote:127.0.0.1:PORT`.
     #[arg(long, value_name = "PORT")]
     pyocd: Option<u16>,
+    /// Serve OpenOCD's remote_bitbang adapter (a JTAG-DP) on this TCP port of 127.0.0.1
+    /// (0 picks a free one). OpenOCD: vprobe/openocd/stm32f4-vprobe.cfg.
+    #[arg(long, value_name = "PORT")]
+    bitbang: Option<u16>,
     /// Keep the core halted at the reset vector (as a debugger that halted it at reset
     /// and left would) until a client runs it.
     #[arg(long)]
@@ -82,6 +86,7 @@ fn serve(door: &'static str, dap: &Mutex<Dap>, stream: TcpStream) -> ClientStats
     };
     let result = match door {
         "bmp" => bmp::Door::default().serve(dap, stream),
+        "bitbang" => jtag::Door::default().serve(dap, stream),
         _ => pyocd::Door::default().serve(dap, stream),
     };
     if let Err(e) = result {
@@ -95,9 +100,9 @@ fn serve(door: &'static str, dap: &Mutex<Dap>, stream: TcpStream) -> ClientStats
 
 fn run(args: Args) -> anyhow::Result<()> {
     let doors: Vec<(&'static str, u16)> =
-        [("bmp", args.bmp), ("pyocd", args.pyocd)].into_iter().filter_map(|(n, p)| p.map(|p| (n, p))).collect();
+        [("bmp", args.bmp), ("pyocd", args.pyocd), ("bitbang", args.bitbang)].into_iter().filter_map(|(n, p)| p.map(|p| (n, p))).collect();
     if doors.is_empty() {
-        bail!("no front door: give --bmp PORT and/or --pyocd PORT");
+        bail!("no front door: give --bmp, --pyocd and/or --bitbang PORT");
     }
     let qemu = QemuTarget::launch(&QemuConfig::new(&args.qemu, &args.elf))
         .with_context(|| format!("starting {} in QEMU -M {}", args.elf.display(), args.qemu))?;

@@ -57,6 +57,7 @@ impl Door {
                     let request = rq["request"].as_str().unwrap_or("").to_string();
                     let args = rq["arguments"].as_array().cloned().unwrap_or_default();
                     let mut dap = dap.lock().unwrap();
+                    dap.set_jtag(false);
                     dap.stats.round_trips += 1;
                     let result = self.request(&mut dap, &request, &args);
                     let reply = match result {

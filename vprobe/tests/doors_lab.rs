@@ -5,7 +5,10 @@
 //!   DEMCR), unmodified, through the virtual probe's Black Magic Probe door;
 //! - pyOCD: `pyocd gdbserver` (PyPI, pinned by scripts/setup.sh) on the pyOCD door, its
 //!   own ARM stack (ROM table walk, MEM-AP, FPB, software breakpoints), and isrscope's
-//!   GDB backend in front of it.
+//!   GDB backend in front of it;
+//! - OpenOCD: Debian's OpenOCD 0.12.0 on the remote_bitbang door (a JTAG-DP, pin by pin),
+//!   its `cortex_m` target, with vprobe/openocd/stm32f4-vprobe.cfg, and isrscope's GDB
+//!   backend in front of it.
 //!
 //! Each gives the same JSON report as the QEMU-gdbstub path at the same stop (the target
 //! description and the stop's wording aside), and leaves the debug state (DEMCR, FPB
@@ -42,6 +45,64 @@ struct Vprobe {
 enum Path_ {
     ProbeRs,
     PyOcd,
+    OpenOcd,
+}
+
+/// A free TCP port on the loopback (for servers that cannot pick their own).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// OpenOCD (Debian's 0.12.0) on the vprobe's remote_bitbang door, with the repository's
+/// configuration; ends (SIGTERM, its own shutdown) when dropped.
+struct OpenOcd {
+    child: Child,
+    gdb_port: u16,
+}
+
+impl OpenOcd {
+    fn start(vprobe_port: u16) -> Result<OpenOcd, String> {
+        let gdb_port = free_port();
+        let mut child = Command::new("openocd")
+            .arg("-f")
+            .arg(root().join("vprobe/openocd/stm32f4-vprobe.cfg"))
+            .args(["-c", &format!("remote_bitbang port {vprobe_port}"), "-c", &format!("gdb_port {gdb_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("openocd (scripts/setup.sh installs it): {e}"))?;
+        let mut seen = String::new();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        loop {
+            let Some(Ok(line)) = lines.next() else {
+                return Err(format!("openocd ended before listening:\n{seen}"));
+            };
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("for gdb connections") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Ok(OpenOcd { child, gdb_port })
+    }
+}
+
+impl Drop for OpenOcd {
+    fn drop(&mut self) {
+        unsafe { libc_kill(self.child.id() as i32, 15) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 /// `pyocd gdbserver` on the vprobe's pyOCD door; killed when dropped.
@@ -228,6 +289,18 @@ fn check(s: &Scenario, path: Path_) -> Result<(), String> {
             py.wait_exit();
             (out, vp.finish())
         }
+        Path_::OpenOcd => {
+            let vp = Vprobe::start(&s.machine, &elf, "bitbang");
+            let ocd = OpenOcd::start(vp.port)?;
+            let out = isrscope()
+                .args(["inspect", "--gdb", &format!("localhost:{}", ocd.gdb_port), "--elf"])
+                .arg(&elf)
+                .args(&stop)
+                .output()
+                .unwrap();
+            drop(ocd);
+            (out, vp.finish())
+        }
     };
     let chip_json = json(&chip, &format!("inspect through {path:?}"))?;
     if gdb.status.code() != chip.status.code() {
@@ -265,9 +338,11 @@ fn check(s: &Scenario, path: Path_) -> Result<(), String> {
     let keys: &[&str] = match path {
         Path_::ProbeRs => &["running", "c_debugen", "demcr", "fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
         Path_::PyOcd => &["fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
+        // OpenOCD sets DEMCR.TRCENA for itself and keeps FP_CTRL.ENABLE on.
+        Path_::OpenOcd => &["fp_comparators_enabled", "software_breakpoints"],
     };
-    if path == Path_::PyOcd && left["demcr"].as_u64().is_some_and(|d| d & 0x07F1 != 0) {
-        return Err(format!("{} (pyOCD): vector catch left on: DEMCR {} (stats {client})", s.name, left["demcr"]));
+    if path != Path_::ProbeRs && left["demcr"].as_u64().is_some_and(|d| d & 0x07F1 != 0) {
+        return Err(format!("{} ({path:?}): vector catch left on: DEMCR {} (stats {client})", s.name, left["demcr"]));
     }
     for key in keys {
         let key = *key;
@@ -306,4 +381,9 @@ fn every_stm32f407_scenario_through_probe_rs_reports_as_the_gdbstub_path() {
 #[test]
 fn every_stm32f407_scenario_through_pyocd_reports_as_the_gdbstub_path() {
     run_all(Path_::PyOcd);
+}
+
+#[test]
+fn every_stm32f407_scenario_through_openocd_reports_as_the_gdbstub_path() {
+    run_all(Path_::OpenOcd);
 }

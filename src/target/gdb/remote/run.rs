@@ -109,7 +109,22 @@ impl GdbTarget {
         let mut dfsr = [0u8; 4];
         self.read_memory(scb::DFSR, &mut dfsr)?;
         // DFSR.VCATCH tells a vector catch from a breakpoint on hardware.
-        Ok(u32::from_le_bytes(dfsr) & VCATCH != 0)
+        if u32::from_le_bytes(dfsr) & VCATCH != 0 {
+            return Ok(true);
+        }
+        // OpenOCD clears DFSR when it sees the core halt, before gdb can read it. A core
+        // halted at the first instruction of the handler of the fault it is in (IPSR)
+        // was caught there: found through the virtual probe with OpenOCD 0.12.
+        let ipsr = self.read_register(reg::XPSR)? & 0x1FF;
+        if !(3..=7).contains(&ipsr) {
+            return Ok(false);
+        }
+        let pc = self.read_register(reg::PC)?;
+        let mut vtor = [0u8; 4];
+        self.read_memory(scb::VTOR, &mut vtor)?;
+        let mut vector = [0u8; 4];
+        self.read_memory((u32::from_le_bytes(vtor) & scb::VTOR_TBLOFF_MASK) + 4 * ipsr, &mut vector)?;
+        Ok(u32::from_le_bytes(vector) & !1 == pc & !1)
     }
 
     /// One instruction, without the breakpoint dance.
