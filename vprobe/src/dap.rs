@@ -60,11 +60,18 @@ pub struct Dap {
     /// The port is a JTAG-DP: CTRL/STAT's sticky flags are write-one-to-clear there; on
     /// a SW-DP only ABORT clears them.
     jtag: bool,
+    /// QEMU memory read ahead for a run of auto-incrementing word reads: one gdbstub
+    /// request instead of one per word. Dropped on any AP write and whenever the core
+    /// runs; never holds modelled registers.
+    ahead: Option<(u32, Vec<u8>)>,
 }
+
+/// How far a run of DRW word reads is read ahead (within the auto-increment page).
+const READ_AHEAD: u32 = 1024;
 
 impl Dap {
     pub fn new(core: Core) -> Dap {
-        Dap { core, stats: Stats::default(), ctrl_stat: 0, select: 0, csw: 0x2300_0002 | CSW_DEVICE_EN, tar: 0, rdbuff: 0, jtag: false }
+        Dap { core, stats: Stats::default(), ctrl_stat: 0, select: 0, csw: 0x2300_0002 | CSW_DEVICE_EN, tar: 0, rdbuff: 0, jtag: false, ahead: None }
     }
 
     /// Which wire the client speaks: a JTAG-DP (OpenOCD's bitbang door) or a SW-DP.
@@ -218,8 +225,40 @@ impl Dap {
         }
     }
 
+    /// A word at `addr` from the read-ahead buffer, filling it when `addr` starts a run.
+    fn read_ahead(&mut self, addr: u32) -> Option<u32> {
+        if addr & 3 != 0 || addr >= 0xE000_0000 || self.core.is_running() {
+            self.ahead = None;
+            return None;
+        }
+        let hit = |a: &Option<(u32, Vec<u8>)>| {
+            a.as_ref().filter(|(start, b)| addr >= *start && addr + 4 <= start + b.len() as u32).map(|(start, b)| {
+                let o = (addr - start) as usize;
+                u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+            })
+        };
+        if let Some(v) = hit(&self.ahead) {
+            return Some(v);
+        }
+        let page_end = (addr & !(AUTOINC_PAGE - 1)) + AUTOINC_PAGE;
+        let len = READ_AHEAD.min(page_end - addr).min(0xE000_0000 - addr);
+        let mut buf = vec![0u8; len as usize];
+        // A block that is not all readable: fall back to the word alone (its own error).
+        self.core.read_block(addr, &mut buf).ok()?;
+        self.ahead = Some((addr, buf));
+        hit(&self.ahead)
+    }
+
     fn drw_read(&mut self) -> Result<u32, Ack> {
         let size = self.size();
+        if size == 4 && (self.csw >> 4) & 3 != 0 {
+            let addr = self.tar;
+            if let Some(v) = self.read_ahead(addr) {
+                self.stats.memory_bytes += 4;
+                self.advance();
+                return Ok(v);
+            }
+        }
         let packed = (self.csw >> 4) & 3 == 2 && size < 4;
         let mut word = 0;
         let count = if packed { 4 / size } else { 1 };
@@ -243,6 +282,7 @@ impl Dap {
 
     pub fn ap_write(&mut self, a: u8, v: u32) -> Ack {
         self.stats.ap_accesses += 1;
+        self.ahead = None;
         if self.ctrl_stat & STICKYERR != 0 {
             return Ack::Fault;
         }

@@ -257,51 +257,50 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     }
 }
 
-fn check(s: &Scenario, path: Path_) -> Result<(), String> {
-    let elf = root().join(&s.elf);
-    let mut stop = vec!["--timeout".to_string(), "20".into(), "--format".into(), "json".into()];
-    if s.kind != "fault" {
-        stop.extend(["--break-at".into(), s.stop_at.clone(), "--no-catch".into()]);
-    }
-    let gdb = isrscope().args(["inspect", "--qemu", &s.machine, "--elf"]).arg(&elf).args(&stop).output().unwrap();
-    let gdb_json = json(&gdb, "inspect --qemu")?;
-    let (chip, stats) = match path {
+/// Runs `isrscope ARGS --elf ELF` against the scenario's firmware through `path`: a
+/// fresh vprobe (and pyOCD or OpenOCD in front of it); returns the output and the
+/// vprobe's statistics for the client.
+fn through(path: Path_, s: &Scenario, elf: &Path, args: &[String]) -> Result<(std::process::Output, Value), String> {
+    let run = |target: &[String]| isrscope().args(&args[..1]).args(target).arg("--elf").arg(elf).args(&args[1..]).output().unwrap();
+    Ok(match path {
         Path_::ProbeRs => {
-            let vp = Vprobe::start(&s.machine, &elf, "bmp");
-            let out = isrscope()
-                .args(["inspect", "--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector(), "--elf"])
-                .arg(&elf)
-                .args(&stop)
-                .output()
-                .unwrap();
+            let vp = Vprobe::start(&s.machine, elf, "bmp");
+            let target = ["--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector()].map(String::from);
+            let out = run(&target);
+            if !out.status.success() && out.stdout.is_empty() {
+                return Err(format!("{}: {:?}: {}", s.name, args, String::from_utf8_lossy(&out.stderr)));
+            }
             (out, vp.finish())
         }
         Path_::PyOcd => {
-            let vp = Vprobe::start(&s.machine, &elf, "pyocd");
+            let vp = Vprobe::start(&s.machine, elf, "pyocd");
             let py = PyOcd::start(vp.port)?;
-            let out = isrscope()
-                .args(["inspect", "--gdb", &format!("localhost:{}", py.port), "--elf"])
-                .arg(&elf)
-                .args(&stop)
-                .output()
-                .unwrap();
+            let out = run(&["--gdb".to_string(), format!("localhost:{}", py.port)]);
             // pyOCD's gdbserver ends by itself when its client detaches, cleaning up.
             py.wait_exit();
             (out, vp.finish())
         }
         Path_::OpenOcd => {
-            let vp = Vprobe::start(&s.machine, &elf, "bitbang");
+            let vp = Vprobe::start(&s.machine, elf, "bitbang");
             let ocd = OpenOcd::start(vp.port)?;
-            let out = isrscope()
-                .args(["inspect", "--gdb", &format!("localhost:{}", ocd.gdb_port), "--elf"])
-                .arg(&elf)
-                .args(&stop)
-                .output()
-                .unwrap();
+            let out = run(&["--gdb".to_string(), format!("localhost:{}", ocd.gdb_port)]);
             drop(ocd);
             (out, vp.finish())
         }
-    };
+    })
+}
+
+fn check(s: &Scenario, path: Path_) -> Result<(), String> {
+    let elf = root().join(&s.elf);
+    let mut stop: Vec<String> = vec!["--timeout".to_string(), "20".into(), "--format".into(), "json".into()];
+    if s.kind != "fault" {
+        stop.extend(["--break-at".into(), s.stop_at.clone(), "--no-catch".into()]);
+    }
+    let gdb = isrscope().args(["inspect", "--qemu", &s.machine, "--elf"]).arg(&elf).args(&stop).output().unwrap();
+    let gdb_json = json(&gdb, "inspect --qemu")?;
+    let mut inspect = vec!["inspect".to_string()];
+    inspect.extend(stop.iter().cloned());
+    let (chip, stats) = through(path, s, &elf, &inspect)?;
     let chip_json = json(&chip, &format!("inspect through {path:?}"))?;
     if gdb.status.code() != chip.status.code() {
         return Err(format!("{}: exit code {:?} through {path:?}, {:?} through the gdbstub", s.name, chip.status.code(), gdb.status.code()));
@@ -386,4 +385,69 @@ fn every_stm32f407_scenario_through_pyocd_reports_as_the_gdbstub_path() {
 #[test]
 fn every_stm32f407_scenario_through_openocd_reports_as_the_gdbstub_path() {
     run_all(Path_::OpenOcd);
+}
+
+/// `capture` through each path, then `analyze` of the file anywhere: the report of the
+/// QEMU path's capture of the same stop; and the live vector-table check of a table
+/// relocated to RAM: the same findings as through the gdbstub.
+#[test]
+fn capture_analyze_and_live_vectors_through_every_path() {
+    // One capture per path (it reads all of RAM: 128 KiB word by word on the wire, the
+    // slowest job there is on raw SWD) and one live vector check.
+    let all = scenarios_of(&["c-psp-fp", "c-vtor-ram"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for path in [Path_::ProbeRs, Path_::PyOcd, Path_::OpenOcd] {
+        for s in &all {
+            let elf = root().join(&s.elf);
+            let r = if s.kind == "vectors" {
+                let args = ["vectors", "--format", "json", "--break-at", &s.stop_at].map(String::from);
+                let want = isrscope().args(["vectors", "--qemu", &s.machine, "--format", "json", "--break-at", &s.stop_at, "--elf"]).arg(&elf).output().unwrap();
+                through(path, s, &elf, &args).and_then(|(got, _)| {
+                    let codes = |o: &std::process::Output| -> Result<Vec<Value>, String> {
+                        let r = json(o, "vectors")?;
+                        Ok(r["findings"].as_array().cloned().unwrap_or_default().iter().map(|f| f["code"].clone()).collect())
+                    };
+                    let (a, b) = (codes(&want)?, codes(&got)?);
+                    if a != b || !a.iter().any(|c| c == "vector-table-mismatch") {
+                        return Err(format!("{} ({path:?}): live vectors found {b:?}, the gdbstub path {a:?}", s.name));
+                    }
+                    Ok(())
+                })
+            } else {
+                let mut stop = vec!["--timeout".to_string(), "20".into()];
+                if s.kind != "fault" {
+                    stop.extend(["--break-at".into(), s.stop_at.clone(), "--no-catch".into()]);
+                }
+                let core = dir.path().join(format!("{}-{path:?}.core", s.name));
+                let qcore = dir.path().join(format!("{}-qemu.core", s.name));
+                let mut args = vec!["capture".to_string(), "-o".into(), core.display().to_string()];
+                args.extend(stop.iter().cloned());
+                let q = isrscope().args(["capture", "--qemu", &s.machine, "-o"]).arg(&qcore).args(&stop).arg("--elf").arg(&elf).output().unwrap();
+                through(path, s, &elf, &args).and_then(|(out, _)| {
+                    if !out.status.success() || !q.status.success() {
+                        return Err(format!("{} ({path:?}): capture failed: {}{}", s.name, String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&q.stderr)));
+                    }
+                    let analyze = |c: &Path| isrscope().args(["analyze", "--format", "json", "--elf"]).arg(&elf).arg(c).output().unwrap();
+                    let (a, b) = (comparable(json(&analyze(&qcore), "analyze")?), comparable(json(&analyze(&core), "analyze")?));
+                    match first_difference(&a, &b, "") {
+                        Some(d) => Err(format!("{} ({path:?}): analyze of the capture differs from the QEMU path's at {d}", s.name)),
+                        None => Ok(()),
+                    }
+                })
+            };
+            if let Err(e) = r {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn scenarios_of(names: &[&str]) -> Vec<Scenario> {
+    let text = std::fs::read_to_string(root().join("firmware-samples/scenarios.toml")).unwrap();
+    let m: Manifest = toml::from_str(&text).unwrap();
+    let found: Vec<Scenario> = m.scenario.into_iter().filter(|s| names.contains(&s.name.as_str())).collect();
+    assert_eq!(found.len(), names.len(), "scenarios {names:?}");
+    found
 }
