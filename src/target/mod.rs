@@ -67,6 +67,9 @@ impl Registers {
     pub fn get(&self, name: &str) -> Option<u32> {
         self.values.get(name).copied()
     }
+    pub fn remove(&mut self, name: &str) -> Option<u32> {
+        self.values.remove(name)
+    }
     pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
         self.values.iter().map(|(k, v)| (k.as_str(), *v))
     }
