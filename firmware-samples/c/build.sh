@@ -67,7 +67,7 @@ gc_busfault
 # Link again with unused_lib.c's dead function sized to end 2 bytes past the return
 # address of read_status's call to drv_read (see common/unused_lib.c); dropped code does
 # not move live code, so the first link gives the address.
-ra=$(arm-none-eabi-objdump -d "$out/gc-busfault.elf" | awk '/<read_status>:/ {f=1} f && /bl.*<drv_read>/ {print $1; exit}' | tr -d :)
+ra=$(arm-none-eabi-objdump -d "$out/gc-busfault.elf" | awk '/<read_status>:/ {f=1} f && !done && /bl.*<drv_read>/ {print $1; done=1}' | tr -d :)
 gc_busfault -DLAB_DEAD_NOPS=$(( (0x$ra + 4 + 2) / 2 ))
 echo "built $(ls "$out"/*.elf | wc -l) C samples in $out"
 

@@ -2,14 +2,12 @@
 //! UI catches the lab's BusFault inside an ISR through DEMCR vector catch, shows it,
 //! quits on `q` with the terminal restored, and leaves the debug state as it found it.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::{Vprobe, root};
 
 struct Tmux(String);
 
@@ -45,18 +43,8 @@ fn attach_through_probe_rs_catches_the_isr_fault_and_leaves_the_core_as_found() 
     let isrscope = exe.parent().unwrap().parent().unwrap().join("isrscope");
     assert!(isrscope.exists(), "{} not built", isrscope.display());
     let elf = root().join("firmware-samples/build/c/isr-fault.elf");
-    let stats = tempfile::NamedTempFile::new().unwrap();
-    let mut vp = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
-        .args(["--qemu", "netduinoplus2", "--bmp", "0", "--once", "--start-halted", "--elf"])
-        .arg(&elf)
-        .arg("--stats")
-        .arg(stats.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(vp.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_string();
+    let vp = Vprobe::start("netduinoplus2", &elf, "bmp");
+    let port = vp.port;
 
     let tmux = Tmux(format!("isrscope-vprobe-attach-{}", std::process::id()));
     let shell = "env TERM=xterm-256color PS1=READY$ bash --norc --noprofile";
@@ -79,12 +67,7 @@ fn attach_through_probe_rs_catches_the_isr_fault_and_leaves_the_core_as_found() 
     let after = tmux.wait_for("the shell back", |s| s.lines().filter(|l| l.starts_with("READY$")).count() >= 2);
     assert_eq!(tmux.run(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).stdout, b"0\n", "alternate screen left: {after}");
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while vp.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the vprobe did not see its client leave");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let clients: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(stats.path()).unwrap()).unwrap();
+    let clients = vp.finish();
     let c = &clients[0];
     assert_eq!(c["found"], c["left"], "the debug state as found: {c}");
 }

@@ -16,208 +16,18 @@
 //! isrscope itself is the debugger) as it found it. (Where SysTick preempts thread code,
 //! the tick may land an instruction away: see `check`.)
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The isrscope binary next to this test's (scripts/test.sh builds the workspace's).
-fn isrscope() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("isrscope");
-    assert!(bin.exists(), "{} not built (cargo build --workspace --bins)", bin.display());
-    Command::new(bin)
-}
-
-struct Vprobe {
-    child: Child,
-    port: u16,
-    stats: tempfile::NamedTempFile,
-}
+use support::{OpenOcd, PyOcd, Scenario, Vprobe, isrscope, manifest, root, scenarios_where};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Path_ {
     ProbeRs,
     PyOcd,
     OpenOcd,
-}
-
-/// A free TCP port on the loopback (for servers that cannot pick their own).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// OpenOCD (Debian's 0.12.0) on the vprobe's remote_bitbang door, with the repository's
-/// configuration; ends (SIGTERM, its own shutdown) when dropped.
-struct OpenOcd {
-    child: Child,
-    gdb_port: u16,
-}
-
-impl OpenOcd {
-    fn start(vprobe_port: u16) -> Result<OpenOcd, String> {
-        let gdb_port = free_port();
-        let mut child = Command::new("openocd")
-            .arg("-f")
-            .arg(root().join("vprobe/openocd/stm32f4-vprobe.cfg"))
-            .args(["-c", &format!("remote_bitbang port {vprobe_port}"), "-c", &format!("gdb_port {gdb_port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("openocd (scripts/setup.sh installs it): {e}"))?;
-        let mut seen = String::new();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        loop {
-            let Some(Ok(line)) = lines.next() else {
-                return Err(format!("openocd ended before listening:\n{seen}"));
-            };
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.contains("for gdb connections") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Ok(OpenOcd { child, gdb_port })
-    }
-}
-
-impl Drop for OpenOcd {
-    fn drop(&mut self) {
-        unsafe { libc_kill(self.child.id() as i32, 15) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
-/// `pyocd gdbserver` on the vprobe's pyOCD door; killed when dropped.
-struct PyOcd {
-    child: Child,
-    port: u16,
-}
-
-impl PyOcd {
-    fn start(vprobe_port: u16) -> Result<PyOcd, String> {
-        let mut child = Command::new("pyocd")
-            // `-C none`: pyOCD's default vector catch (HardFault) would stop the core
-            // before isrscope's own breakpoints; isrscope decides what to catch.
-            .args(["gdbserver", "--target", "cortex_m", "--port", "0", "--telnet-port", "0", "-C", "none", "--uid"])
-            .arg(format!("remote:127.0.0.1:{vprobe_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("pyocd (scripts/setup.sh installs it): {e}"))?;
-        let mut seen = String::new();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let Some(Ok(line)) = lines.next() else {
-                return Err(format!("pyocd gdbserver ended before listening:\n{seen}"));
-            };
-            seen.push_str(&line);
-            seen.push('\n');
-            if let Some(rest) = line.split("GDB server listening on port ").nth(1) {
-                break rest.split_whitespace().next().and_then(|p| p.parse().ok()).ok_or(seen.clone())?;
-            }
-        };
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Ok(PyOcd { child, port })
-    }
-}
-
-impl PyOcd {
-    fn wait_exit(mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for PyOcd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Vprobe {
-    fn start(machine: &str, elf: &Path, door: &str) -> Vprobe {
-        let stats = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
-            .args(["--qemu", machine, &format!("--{door}"), "0", "--once", "--start-halted", "--elf"])
-            .arg(elf)
-            .arg("--stats")
-            .arg(stats.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("vprobe said {line:?}"));
-        Vprobe { child, port, stats }
-    }
-
-    fn selector(&self) -> String {
-        format!("1d50:6018:127.0.0.1:{}", self.port)
-    }
-
-    /// Waits for the vprobe to exit (`--once`) and returns its per-client statistics.
-    fn finish(mut self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "the vprobe did not exit after its client left");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        serde_json::from_str(&std::fs::read_to_string(self.stats.path()).unwrap()).unwrap()
-    }
-}
-
-impl Drop for Vprobe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Manifest {
-    scenario: Vec<Scenario>,
-}
-
-#[derive(serde::Deserialize, Clone)]
-struct Scenario {
-    name: String,
-    elf: String,
-    machine: String,
-    kind: String,
-    stop_at: String,
-}
-
-/// The fault, SVC and break scenarios on the STM32F407 (`f407`) or on the other cores.
-fn scenarios_where(f407: bool) -> Vec<Scenario> {
-    let text = std::fs::read_to_string(root().join("firmware-samples/scenarios.toml")).unwrap();
-    let m: Manifest = toml::from_str(&text).unwrap();
-    m.scenario
-        .into_iter()
-        .filter(|s| (s.machine == "netduinoplus2") == f407 && matches!(s.kind.as_str(), "fault" | "svc" | "break"))
-        .collect()
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -464,9 +274,7 @@ fn capture_analyze_and_live_vectors_through_every_path() {
 }
 
 fn scenarios_of(names: &[&str]) -> Vec<Scenario> {
-    let text = std::fs::read_to_string(root().join("firmware-samples/scenarios.toml")).unwrap();
-    let m: Manifest = toml::from_str(&text).unwrap();
-    let found: Vec<Scenario> = m.scenario.into_iter().filter(|s| names.contains(&s.name.as_str())).collect();
+    let found: Vec<Scenario> = manifest().into_iter().filter(|s| names.contains(&s.name.as_str())).collect();
     assert_eq!(found.len(), names.len(), "scenarios {names:?}");
     found
 }

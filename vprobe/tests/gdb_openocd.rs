@@ -4,14 +4,13 @@
 //! checks the model (DP, AP, debug registers, breakpoints) through a client that is
 //! neither isrscope nor the tool it stands in for.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::{OpenOcd, Vprobe, free_port, root, scenarios_where};
 
 struct Kill(Child);
 impl Drop for Kill {
@@ -19,10 +18,6 @@ impl Drop for Kill {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Runs gdb-multiarch in batch mode: break at `stop`, continue, registers, bt.
@@ -67,35 +62,9 @@ fn check(name: &str, elf: &str, stop: &str) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(300));
     let want = gdb(&elf, &format!("127.0.0.1:{port}"), stop);
     // gdb on OpenOCD on the virtual probe.
-    let mut vp = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
-        .args(["--qemu", "netduinoplus2", "--bitbang", "0", "--once", "--start-halted", "--elf"])
-        .arg(&elf)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(vp.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let _vp = Kill(vp);
-    let vport = line.trim().rsplit(':').next().unwrap().to_string();
-    let gport = free_port();
-    let mut ocd = Command::new("openocd")
-        .arg("-f")
-        .arg(root().join("vprobe/openocd/stm32f4-vprobe.cfg"))
-        .args(["-c", &format!("remote_bitbang port {vport}"), "-c", &format!("gdb_port {gport}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(ocd.stderr.take().unwrap()).lines();
-    let ocd = Kill(ocd);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !lines.next().and_then(Result::ok).is_some_and(|l| l.contains("for gdb connections")) {
-        if Instant::now() > deadline {
-            return Err(format!("{name}: OpenOCD did not start"));
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let _ocd = ocd;
+    let vp = Vprobe::start("netduinoplus2", &elf, "bitbang");
+    let ocd = OpenOcd::start(vp.port).map_err(|e| format!("{name}: {e}"))?;
+    let gport = ocd.gdb_port;
     let got = gdb(&elf, &format!("127.0.0.1:{gport}"), stop);
     let (mut a, mut b) = (view(&want), view(&got));
     // SysTick counts QEMU's virtual time, which the probe's pauses shift: where it
@@ -121,15 +90,10 @@ fn check(name: &str, elf: &str, stop: &str) -> Result<(), String> {
 
 #[test]
 fn gdb_through_openocd_on_the_vprobe_agrees_with_gdb_on_qemu() {
-    let text = std::fs::read_to_string(root().join("firmware-samples/scenarios.toml")).unwrap();
-    let manifest: toml::Table = toml::from_str(&text).unwrap();
-    let scenarios: Vec<(String, String, String)> = manifest["scenario"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["machine"].as_str() == Some("netduinoplus2") && s["kind"].as_str() == Some("fault"))
-        .filter(|s| s.get("gdb_backtrace").and_then(|g| g.as_array()).is_some_and(|g| !g.is_empty()))
-        .map(|s| (s["name"].as_str().unwrap().into(), s["elf"].as_str().unwrap().into(), s["stop_at"].as_str().unwrap().into()))
+    let scenarios: Vec<(String, String, String)> = scenarios_where(true)
+        .into_iter()
+        .filter(|s| s.kind == "fault" && !s.gdb_backtrace.is_empty())
+        .map(|s| (s.name, s.elf, s.stop_at))
         .collect();
     assert!(scenarios.len() >= 15, "{} scenarios", scenarios.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
