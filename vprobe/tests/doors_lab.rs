@@ -80,7 +80,8 @@ fn through(path: Path_, s: &Scenario, elf: &Path, args: &[String]) -> Result<(st
     Ok(match path {
         Path_::ProbeRs => {
             let vp = Vprobe::start(&s.machine, elf, "bmp");
-            let target = ["--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector()].map(String::from);
+            let chip = chip(&s.machine).ok_or(format!("{}: no probe-rs chip for -M {}", s.name, s.machine))?;
+            let target = ["--chip", chip, "--protocol", "swd", "--probe", &vp.selector()].map(String::from);
             let out = run(&target);
             if !out.status.success() && out.stdout.is_empty() {
                 return Err(format!("{}: {:?}: {}", s.name, args, String::from_utf8_lossy(&out.stderr)));
@@ -103,6 +104,15 @@ fn through(path: Path_, s: &Scenario, elf: &Path, args: &[String]) -> Result<(st
             (out, vp.finish())
         }
     })
+}
+
+/// The probe-rs chip a QEMU machine stands for (its registry's name and sequences).
+fn chip(machine: &str) -> Option<&'static str> {
+    match machine {
+        "netduinoplus2" => Some("STM32F407VG"),
+        "microbit" => Some("nRF51822_xxAA"),
+        _ => None,
+    }
 }
 
 fn check(s: &Scenario, path: Path_) -> Result<(), String> {
@@ -168,11 +178,12 @@ fn check(s: &Scenario, path: Path_) -> Result<(), String> {
 }
 
 fn run_all(path: Path_) {
-    run_scenarios(path, scenarios());
+    let all = scenarios();
+    assert!(all.len() >= 20, "only {} scenarios", all.len());
+    run_scenarios(path, all);
 }
 
 fn run_scenarios(path: Path_, all: Vec<Scenario>) {
-    assert!(all.len() >= 8, "only {} scenarios", all.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|t| {
@@ -207,13 +218,17 @@ fn every_stm32f407_scenario_through_openocd_reports_as_the_gdbstub_path() {
 
 /// The lab's other cores (Cortex-M0 on the micro:bit, M3 and M7 on the MPS2 boards, the
 /// release-built flash-at-0 samples) through OpenOCD's and pyOCD's generic `cortex_m`
-/// targets: the same model answers for them (CPUID is QEMU's). probe-rs needs a chip
-/// of its registry with its sequences, which these QEMU machines do not stand for.
+/// targets: the same model answers for them (CPUID is QEMU's); and the micro:bit's
+/// through probe-rs as an nRF51822. (probe-rs needs a chip of its registry: the MPS2
+/// FPGA images are none.)
 #[test]
-fn the_other_cores_through_openocd_and_pyocd_report_as_the_gdbstub_path() {
+fn the_other_cores_through_openocd_pyocd_and_probe_rs_report_as_the_gdbstub_path() {
     let others: Vec<Scenario> = scenarios_where(false).into_iter().filter(|s| s.machine != "mps2-an505").collect();
     run_scenarios(Path_::OpenOcd, others.clone());
-    run_scenarios(Path_::PyOcd, others);
+    run_scenarios(Path_::PyOcd, others.clone());
+    let microbit: Vec<Scenario> = others.into_iter().filter(|s| chip(&s.machine).is_some()).collect();
+    assert!(microbit.len() >= 2, "micro:bit scenarios: {}", microbit.len());
+    run_scenarios(Path_::ProbeRs, microbit);
 }
 
 /// `capture` through each path, then `analyze` of the file anywhere: the report of the
