@@ -143,7 +143,11 @@ impl Door {
             "read_ap" => Self::read_ap(dap, arg_u32(args, 0)?).map(|v| json!(v)),
             "write_ap" => Self::write_ap(dap, arg_u32(args, 0)?, arg_u32(args, 1)?).map(|_| Value::Null),
             "read_ap_multiple" => {
-                let (addr, count) = (arg_u32(args, 0)?, arg_u32(args, 1)?.min(1 << 16));
+                // pyOCD asks for at most one auto-increment page (4 KiB) at a time.
+                let (addr, count) = (arg_u32(args, 0)?, arg_u32(args, 1)?);
+                if count > 1024 {
+                    return Err((GENERAL_ERROR, format!("read_ap_multiple of {count} words: at most 1024 (one 4 KiB page)")));
+                }
                 (0..count).map(|_| Self::read_ap(dap, addr)).collect::<Result<Vec<u32>, _>>().map(|v| json!(v))
             }
             "write_ap_multiple" => {
