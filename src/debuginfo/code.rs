@@ -62,7 +62,7 @@ impl CodeMap {
     }
 
     /// Can debug information for a range starting at `address` describe live code: is
-    /// it code, and not in a span the mapping symbols mark as data?
+    /// it code, and not inside a data object (the vector table in `.text`)?
     pub fn starts_code(&self, address: u32) -> bool {
         let a = address & !1;
         let inner = &*self.0;
@@ -73,7 +73,7 @@ impl CodeMap {
             return false;
         }
         let i = inner.objects.partition_point(|(s, _)| *s <= a);
-        !inner.objects[..i].iter().rev().take(8).any(|(_, e)| a < *e)
+        !inner.objects[..i].iter().any(|(_, e)| a < *e)
     }
 }
 

@@ -91,7 +91,7 @@ pub struct Image {
     pub(crate) segments: Vec<Segment>,
     pub(crate) symbols: SymbolTable,
     pub(crate) regions: Vec<MemoryRegion>,
-    /// Where code is (executable sections less `$d` spans): see `code`.
+    /// Where code is (executable sections, and which DWARF ranges start in it): see `code`.
     pub(crate) code: CodeMap,
     pub(crate) stack: Option<StackRegion>,
     pub(crate) vector_table: Option<VectorTable>,

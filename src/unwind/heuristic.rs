@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::memory::Memory;
-use super::pc::FramePc;
+use super::pc::{FramePc, PcKind};
 use super::regs::{LR, PC, RegisterSet, SP};
 use crate::debuginfo::Image;
 use crate::model::exc_return::looks_like_exc_return;
@@ -237,7 +237,7 @@ pub(crate) fn scan_recursion(image: &Image, mem: &mut Memory<'_>, start: u32, en
         let continues = match (&found, addrs.last()) {
             (None, _) => true,
             (Some(r), Some(&(_, ra))) => {
-                let f = image.symbolize(ra.wrapping_sub(1)).function().unwrap_or("??").to_string();
+                let f = image.symbolize(FramePc::new(ra, PcKind::AfterCall).lookup()).function().unwrap_or("??").to_string();
                 f == r.function || r.cycle.contains(&f)
             }
             (Some(_), None) => false,
@@ -260,7 +260,7 @@ pub(crate) fn recursion(image: &Image, addrs: &[(u32, u32)], min: usize) -> Opti
     let mut counts: HashMap<String, usize> = HashMap::new();
     let names: Vec<String> = addrs
         .iter()
-        .map(|&(_, ra)| image.symbolize(ra.wrapping_sub(1)).function().unwrap_or("??").to_string())
+        .map(|&(_, ra)| image.symbolize(FramePc::new(ra, PcKind::AfterCall).lookup()).function().unwrap_or("??").to_string())
         .collect();
     for n in &names {
         *counts.entry(n.clone()).or_default() += 1;
