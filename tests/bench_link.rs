@@ -222,22 +222,24 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
     println!("\nWhere the packets go (to the server):\n{}", where_they_go.join("\n"));
 }
 
-/// Packet budgets per scenario (the figures in docs/performance.md, plus a little room).
+/// Packet budgets per scenario: the counts in docs/performance.md. An ordinary fault
+/// (c-busfault) is held at the goal of 20, which is also the floor worked out
+/// there; the others have the measured count plus one packet of room.
 const BUDGETS: [(&str, u64); 7] = [
-    ("c-busfault", 34),
-    ("c-isr-fault", 34),
-    ("c-psp-fp", 44),
-    ("c-stack-overflow", 40),
-    ("c-forced", 34),
-    ("rust-busfault", 32),
-    ("rust-isr-fault", 32),
+    ("c-busfault", 20),
+    ("c-isr-fault", 21),
+    ("c-psp-fp", 33),
+    ("c-stack-overflow", 27),
+    ("c-forced", 21),
+    ("rust-busfault", 20),
+    ("rust-isr-fault", 20),
 ];
 
 /// A budget, not a benchmark (runs in the normal suite): catching and reporting each of
-/// the seven scenarios stays within its packet budget; c-busfault takes at most a fifth
+/// the seven scenarios stays within its packet budget; c-busfault takes at most an eighth
 /// of gdb-multiarch's packets for the same job, the stack overflow (whose recursion scan
 /// reads a window of the stack, not all of RAM) at most a third and under 32 KiB on the
-/// wire, and all seven together at most a fifth. Counts, never times: a change that
+/// wire, and all seven together at most an eighth. Counts, never times: a change that
 /// spends more packets on the link fails here and must update the doc.
 #[test]
 fn inspect_stays_within_its_packet_budget() {
@@ -251,7 +253,7 @@ fn inspect_stays_within_its_packet_budget() {
         let (o, g) = (ours.counts.to_server, gdb.counts.to_server);
         assert!(o <= budget, "{name}: isrscope sent {o} packets (budget {budget}): {}", breakdown(&ours.requests));
         match name {
-            "c-busfault" => assert!(o * 5 <= g, "{name}: isrscope {o} packets, gdb {g}: more than a fifth"),
+            "c-busfault" => assert!(o * 8 <= g, "{name}: isrscope {o} packets, gdb {g}: more than an eighth"),
             "c-stack-overflow" => {
                 assert!(o * 3 <= g, "{name}: isrscope {o} packets, gdb {g}: more than a third");
                 let bytes = ours.counts.bytes_to_server + ours.counts.bytes_to_client;
@@ -264,8 +266,8 @@ fn inspect_stays_within_its_packet_budget() {
         table.push(format!("{name}: {o}/{g}"));
     }
     assert!(
-        ours_total * 5 <= gdb_total,
-        "all seven: isrscope {ours_total} packets, gdb {gdb_total}: more than a fifth ({})",
+        ours_total * 8 <= gdb_total,
+        "all seven: isrscope {ours_total} packets, gdb {gdb_total}: more than an eighth ({})",
         table.join(", ")
     );
 }

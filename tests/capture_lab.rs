@@ -86,7 +86,7 @@ fn capture_via_proxy(qemu: &Qemu, elf: &Path, out: &Path, extra: &[&str]) -> (Co
     (CoreDump::open(out).unwrap(), proxy.requests())
 }
 
-/// Breakpoints inserted (`Z`) and not removed (`z`) by the end.
+/// Breakpoints inserted (`Z`) and not removed (`z`, or QEMU's `D`) by the end.
 fn breakpoints_left(requests: &[String]) -> Vec<String> {
     let mut inserted: Vec<String> = Vec::new();
     for r in requests {
@@ -96,6 +96,9 @@ fn breakpoints_left(requests: &[String]) -> Vec<String> {
             && let Some(i) = inserted.iter().position(|b| b == bp)
         {
             inserted.remove(i);
+        } else if r == "D" {
+            // QEMU's detach removes every breakpoint (proven in tests/gdb_packet_count.rs).
+            inserted.clear();
         }
     }
     inserted

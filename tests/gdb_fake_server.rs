@@ -172,7 +172,7 @@ fn an_unexpected_stop_reply_in_place_of_data() {
 
 #[test]
 fn a_malformed_stop_reply_after_resume() {
-    let server = fake::start(vec![("vCont;c", Act::Reply("Tzz".into()))]);
+    let server = fake::start(vec![("c", Act::Reply("Tzz".into()))]);
     let mut t = connect(&server).unwrap();
     t.resume().unwrap();
     let (err, text) = fails_in_time(|| t.wait_for_stop(Duration::from_secs(1)));
@@ -200,7 +200,7 @@ fn run_length_encoding_and_console_output_are_decoded() {
 
 #[test]
 fn an_exit_reply_ends_the_session_cleanly() {
-    let server = fake::start(vec![("vCont;c", Act::Reply("W00;process:1".into()))]);
+    let server = fake::start(vec![("c", Act::Reply("W00;process:1".into()))]);
     let mut t = connect(&server).unwrap();
     t.resume().unwrap();
     let stop = t.wait_for_stop(Duration::from_secs(1)).unwrap().unwrap();

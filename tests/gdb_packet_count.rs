@@ -134,3 +134,38 @@ fn isrscope_catches_and_reports_a_fault_in_fewer_packets_than_gdb() {
         gdb.to_server
     );
 }
+
+/// QEMU's `D` removes every breakpoint itself (gdbstub's handle_detach), which is why
+/// isrscope sends no `z` before it on QEMU. Set a breakpoint, run into it, detach with
+/// resume: no `z` on the wire, and a later session that resets the machine and lets it
+/// run is not stopped there, where the same reset with the breakpoint set (the control,
+/// first) stops at it.
+#[test]
+fn qemu_detach_removes_every_breakpoint_so_none_is_sent() {
+    use isrscope::target::{BreakpointKind, StopReason};
+    let s = manifest::load()
+        .into_iter()
+        .find(|s| s.name == "c-vectors-good")
+        .unwrap();
+    let elf = s.elf_path();
+    let at = support_fake_gdb::symbol(&elf, "vectors_ready") & !1;
+    let qemu = Qemu::start(&s.machine, &elf);
+
+    let proxy = Proxy::start(&qemu.socket());
+    let mut t = wait_connect(&proxy.socket());
+    t.set_breakpoint(at, BreakpointKind::Software).unwrap();
+    t.reset(false).unwrap();
+    let stop = t.wait_for_stop(Duration::from_secs(10)).unwrap();
+    assert_eq!(stop, Some(StopReason::Breakpoint { pc: at }), "the control: a set breakpoint is hit");
+    t.detach(true).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let requests = proxy.requests();
+    assert!(!requests.iter().any(|r| r.starts_with('z')), "{requests:?}");
+    assert_eq!(requests.last().map(String::as_str), Some("D"), "{requests:?}");
+
+    let mut t = wait_connect(&qemu.socket());
+    t.reset(false).unwrap();
+    let stop = t.wait_for_stop(Duration::from_secs(2)).unwrap();
+    assert_eq!(stop, None, "stopped at a breakpoint QEMU's D should have removed");
+    t.detach(true).unwrap();
+}

@@ -23,15 +23,16 @@ fn hex_le(v: u32) -> String {
     v.to_le_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SCB block CPUID..AFSR (16 words) with the given CPUID, SHCSR, CFSR and HFSR.
-fn scb_block(cpuid: u32, icsr: u32, shcsr: u32, cfsr: u32, hfsr: u32) -> String {
+/// The SCB block CPUID..AFSR (16 words at 0xE000ED00) with the given CPUID, ICSR,
+/// SHCSR, CFSR and HFSR, served by length as a real server does.
+fn scb_block(cpuid: u32, icsr: u32, shcsr: u32, cfsr: u32, hfsr: u32) -> Act {
     let mut words = [0u32; 16];
     words[0] = cpuid;
     words[1] = icsr;
     words[9] = shcsr;
     words[10] = cfsr;
     words[11] = hfsr;
-    words.iter().map(|&w| hex_le(w)).collect()
+    Act::words(0xE000_ED00, &words)
 }
 
 /// A fake core halted in exception `ipsr`; `script` is tried before these answers.
@@ -76,7 +77,7 @@ const BUSFAULTENA: u32 = 1 << 17;
 fn an_imprecise_bus_fault_warns_that_the_stacked_pc_is_late_and_exits_12() {
     let server = halted_in(
         5,
-        vec![("me000ed00,", Act::Reply(scb_block(CPUID_M4, 5, BUSFAULTACT | BUSFAULTENA, IMPRECISERR, 0)))],
+        vec![("me000ed00,", scb_block(CPUID_M4, 5, BUSFAULTACT | BUSFAULTENA, IMPRECISERR, 0))],
     );
     let (code, r) = inspect(&server);
     assert_eq!(code, 12, "BusFault: {r:#}");
@@ -98,7 +99,7 @@ fn a_secure_fault_is_decoded_from_sfsr_and_exits_14() {
     let server = halted_in(
         7,
         vec![
-            ("me000ed00,", Act::Reply(scb_block(CPUID_M33, 7, 0, 0, 0))),
+            ("me000ed00,", scb_block(CPUID_M33, 7, 0, 0, 0)),
             ("me000ede4,", Act::Reply(format!("{}{}", hex_le(0x41), hex_le(0x1000_0040)))),
         ],
     );
@@ -119,7 +120,7 @@ fn sfar_is_null_without_sfarvalid_and_an_unreadable_sfsr_is_tolerated() {
     let server = halted_in(
         7,
         vec![
-            ("me000ed00,", Act::Reply(scb_block(CPUID_M33, 7, 0, 0, 0))),
+            ("me000ed00,", scb_block(CPUID_M33, 7, 0, 0, 0)),
             ("me000ede4,", Act::Reply(format!("{}{}", hex_le(0x01), hex_le(0x1000_0040)))),
         ],
     );
@@ -131,7 +132,7 @@ fn sfar_is_null_without_sfarvalid_and_an_unreadable_sfsr_is_tolerated() {
     let server = halted_in(
         7,
         vec![
-            ("me000ed00,", Act::Reply(scb_block(CPUID_M33, 7, 0, 0, 0))),
+            ("me000ed00,", scb_block(CPUID_M33, 7, 0, 0, 0)),
             ("me000ede4,", Act::Reply("E14".into())),
         ],
     );

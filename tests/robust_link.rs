@@ -23,8 +23,24 @@ fn g_in_hardfault() -> String {
     regs
 }
 
-/// A fake M4 already halted in HardFault; `script` is tried before these answers.
-fn faulted_core(mut script: Vec<(&'static str, Act)>) -> FakeServer {
+/// The first read of `inspect`: CPUID, ICSR and VTOR (the 12-byte SCB head), here a
+/// Cortex-M4 in HardFault (ICSR.VECTACTIVE 3) with its table at 0x08000000.
+fn scb_head_in_hardfault() -> (&'static str, Act) {
+    ("me000ed00,c", Act::words(0xE000_ED00, &[0x410f_c241, 3, 0x0800_0000]))
+}
+
+/// A fake M4 already halted in HardFault whose SCB head reads correctly; `script` is
+/// tried before the other answers (so its faults hit the registers and the reads
+/// after the head).
+fn faulted_core(script: Vec<(&'static str, Act)>) -> FakeServer {
+    let mut all = vec![scb_head_in_hardfault()];
+    all.extend(script);
+    faulted_core_from_the_first_read(all)
+}
+
+/// [`faulted_core`] with `script` tried before the SCB head too.
+fn faulted_core_from_the_first_read(mut script: Vec<(&'static str, Act)>) -> FakeServer {
+    script.push(scb_head_in_hardfault());
     script.extend([
         ("g", Act::Reply(g_in_hardfault())),
         ("p19", Act::Reply("03000001".into())),
@@ -159,6 +175,14 @@ fn the_peer_drops_the_connection_mid_read_of_memory() {
 }
 
 #[test]
+fn the_peer_drops_the_connection_at_the_first_read_of_memory() {
+    // Nothing is known yet (the SCB head tells the exception): no report, a clear error.
+    let server = faulted_core_from_the_first_read(vec![("m", Act::DropMidPacket)]);
+    let run = inspect(&server, &[]);
+    assert_clear_failure(&run, QUICK, &["closed the connection"]);
+}
+
+#[test]
 fn the_peer_closes_when_asked_for_registers() {
     let server = faulted_core(vec![("g", Act::Close)]);
     let run = inspect(&server, &[]);
@@ -196,8 +220,9 @@ fn error_codes_for_the_registers() {
 
 #[test]
 fn error_codes_for_every_memory_read_still_give_a_report() {
-    // Registers are readable: the report is made, with the unreadable parts named.
-    let server = faulted_core(vec![("m", Act::Reply("E14".into()))]);
+    // Registers are readable: the report is made, with the unreadable parts named (the
+    // exception from xPSR, the SCB head being unreadable too).
+    let server = faulted_core_from_the_first_read(vec![("m", Act::Reply("E14".into()))]);
     let run = inspect(&server, &[]);
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{err}");
@@ -268,14 +293,14 @@ fn a_stop_reply_in_place_of_data() {
 
 #[test]
 fn a_malformed_stop_reply_after_resume() {
-    let server = running_core(vec![("vCont;c", Act::Reply("Tzz".into()))]);
+    let server = running_core(vec![("c", Act::Reply("Tzz".into()))]);
     let run = inspect(&server, &["--timeout", "2"]);
     assert_clear_failure(&run, QUICK, &["waiting for a fault"]);
 }
 
 #[test]
 fn the_target_exits_while_running() {
-    let server = running_core(vec![("vCont;c", Act::Reply("W00".into()))]);
+    let server = running_core(vec![("c", Act::Reply("W00".into()))]);
     let run = inspect(&server, &["--timeout", "2"]);
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{err}");
@@ -286,7 +311,7 @@ fn the_target_exits_while_running() {
 
 #[test]
 fn the_target_is_killed_by_a_signal_while_running() {
-    let server = running_core(vec![("vCont;c", Act::Reply("X09".into()))]);
+    let server = running_core(vec![("c", Act::Reply("X09".into()))]);
     let run = inspect(&server, &["--timeout", "2"]);
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{err}");
@@ -297,7 +322,7 @@ fn the_target_is_killed_by_a_signal_while_running() {
 #[test]
 fn a_stop_somewhere_unexpected_is_reported_not_misread() {
     // The core stops with SIGTRAP at a PC that is no handler: reported as a stop.
-    let server = running_core(vec![("vCont;c", Act::Reply("T05thread:01;".into()))]);
+    let server = running_core(vec![("c", Act::Reply("T05thread:01;".into()))]);
     let run = inspect(&server, &["--timeout", "2"]);
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{err}");
@@ -306,8 +331,8 @@ fn a_stop_somewhere_unexpected_is_reported_not_misread() {
 
 #[test]
 fn a_core_that_never_stops_times_out_and_is_reported() {
-    // vCont;c gets no reply (running); the interrupt 0x03 is answered with T02.
-    let server = running_core(vec![("vCont;c", Act::Raw(Vec::new()))]);
+    // c gets no reply (running); the interrupt 0x03 is answered with T02.
+    let server = running_core(vec![("c", Act::Raw(Vec::new()))]);
     let run = inspect(&server, &["--timeout", "1"]);
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{err}");
@@ -321,7 +346,7 @@ fn a_core_that_never_stops_times_out_and_is_reported() {
 fn a_core_that_ignores_the_interrupt_after_the_timeout_is_given_up() {
     // No stop within --timeout, and the server ignores the interrupt byte too.
     let server = running_core(vec![
-        ("vCont;c", Act::Raw(Vec::new())),
+        ("c", Act::Raw(Vec::new())),
         ("\x03", Act::Silence),
     ]);
     let run = inspect(&server, &["--timeout", "1"]);

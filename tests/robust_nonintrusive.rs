@@ -77,6 +77,9 @@ fn wire_checks(what: &str, requests: &[String]) -> Result<(), String> {
                 return Err(format!("{what}: removed a breakpoint it never set: z{bp}"));
             };
             inserted.remove(i);
+        } else if r == "D" {
+            // QEMU's detach removes every breakpoint (proven in tests/gdb_packet_count.rs).
+            inserted.clear();
         }
     }
     if inserted.is_empty() {

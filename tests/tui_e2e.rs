@@ -295,7 +295,7 @@ impl Drop for QmpQemu {
     }
 }
 
-/// Every breakpoint the client inserted (`Z`) it removed again (`z`).
+/// Breakpoints the client inserted (`Z`) and did not remove (`z`, or QEMU's `D`).
 fn breakpoints_left(requests: &[String]) -> Vec<String> {
     let mut inserted: Vec<String> = Vec::new();
     for r in requests {
@@ -305,6 +305,9 @@ fn breakpoints_left(requests: &[String]) -> Vec<String> {
             && let Some(i) = inserted.iter().position(|b| b == bp)
         {
             inserted.remove(i);
+        } else if r == "D" {
+            // QEMU's detach removes every breakpoint (proven in tests/gdb_packet_count.rs).
+            inserted.clear();
         }
     }
     inserted

@@ -1,13 +1,14 @@
 //! `isrscope inspect`: connect, catch a fault (or take the state as it is), report it,
 //! and leave the target as it was found.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::debuginfo::Image;
 use crate::model::exception::ExceptionNumber;
+use crate::model::regs::scb;
 use crate::report::{self, CollectOptions, Finding, Report, Severity};
 use crate::target::catch::{self, CatchOptions, FaultCatch};
 use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
@@ -139,10 +140,9 @@ pub(crate) fn stop_for_report(
             Some(reason)
         }
     };
-    let xpsr = target.read_register(reg::XPSR).context("reading xPSR")?;
     // Halted inside a handler (left so by a debugger or an earlier `--halt`): that is
     // the state worth reporting, and resuming would lose it.
-    let in_handler = !ExceptionNumber::from_xpsr(xpsr).is_thread();
+    let in_handler = !active_exception(target)?.is_thread();
     let mut preface = None;
     // A QEMU we started is halted at reset: there is nothing to report before it runs.
     if !in_handler && !wait.no_wait {
@@ -152,7 +152,7 @@ pub(crate) fn stop_for_report(
         } else {
             Some(catch::arm(target, &CatchOptions { elf_vectors, ..CatchOptions::default() }).context("arming fault catching")?)
         };
-        let waited = wait_for_fault(target, breaks, timeout);
+        let waited = wait_for_fault(target, armed.as_ref(), breaks, timeout);
         let disarmed = disarm(target, armed.as_mut(), breaks);
         match waited? {
             Some(reason) => stop = Some(reason),
@@ -168,20 +168,59 @@ pub(crate) fn stop_for_report(
     Ok(CollectOptions { stop, preface, locked_up, all_registers: false })
 }
 
+/// The exception the halted core is in (IPSR), from ICSR.VECTACTIVE: the SCB word
+/// [`catch::arm`] reads next with CPUID and VTOR, so over a GDB server (which caches it
+/// until the core runs) the question costs no request of its own. xPSR if the SCB is
+/// unreadable, or reads as no SCB does (CPUID 0 or all ones: a server answering
+/// zeros, a bus error pattern).
+fn active_exception(target: &mut dyn Target) -> Result<ExceptionNumber> {
+    let mut head = [0u8; 12];
+    if target.read_memory(scb::CPUID, &mut head).is_ok() {
+        let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        if !matches!(word(0), 0 | u32::MAX) {
+            return Ok(ExceptionNumber::from_xpsr(word(4) & scb::ICSR_VECTACTIVE_MASK));
+        }
+    }
+    let xpsr = target.read_register(reg::XPSR).context("reading xPSR")?;
+    Ok(ExceptionNumber::from_xpsr(xpsr))
+}
+
 /// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
-/// timeout halts the core again and returns `None`.
-fn wait_for_fault(target: &mut dyn Target, breaks: &[u32], timeout: Duration) -> Result<Option<StopReason>> {
+/// timeout halts the core again and returns `None`. A handler's entry reached in
+/// thread mode is passed (see [`FaultCatch::entered_in_thread_mode`]).
+fn wait_for_fault(
+    target: &mut dyn Target,
+    armed: Option<&FaultCatch>,
+    breaks: &[u32],
+    timeout: Duration,
+) -> Result<Option<StopReason>> {
     for &b in breaks {
         target.set_breakpoint(b, BreakpointKind::Software).with_context(|| format!("setting a breakpoint at {b:#010x}"))?;
     }
-    target.resume().context("resuming the core")?;
-    match target.wait_for_stop(timeout) {
-        Ok(Some(reason)) => Ok(Some(reason)),
-        Ok(None) => {
-            target.halt(Duration::from_secs(5)).context("halting the core after the timeout")?;
-            Ok(None)
+    let deadline = Instant::now() + timeout;
+    // With --break-at, a breakpoint may be where the core is: step over it, as gdb does.
+    let mut checked = !breaks.is_empty();
+    loop {
+        catch::resume(target, checked).context("resuming the core")?;
+        match target.wait_for_stop(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Some(reason)) => {
+                let passed = match (armed, &reason) {
+                    (Some(c), StopReason::Breakpoint { pc }) if !breaks.contains(pc) => {
+                        c.entered_in_thread_mode(target, &reason).context("reading PC and xPSR")?
+                    }
+                    _ => false,
+                };
+                if !passed {
+                    return Ok(Some(reason));
+                }
+                checked = true;
+            }
+            Ok(None) => {
+                target.halt(Duration::from_secs(5)).context("halting the core after the timeout")?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e).context("waiting for a fault"),
         }
-        Err(e) => Err(e).context("waiting for a fault"),
     }
 }
 

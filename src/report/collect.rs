@@ -10,8 +10,8 @@ use crate::model::arch::{CpuId, Profile};
 use crate::model::exception::ExceptionNumber;
 use crate::model::fault::{FaultAnalysis, FaultClass, FaultContext, FaultRegister, FaultRegisters};
 use crate::model::frame::FpSource;
-use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock, fpu};
-use crate::target::{StopReason, Target, TargetError, reg};
+use crate::model::regs::{SCB_BLOCK_LEN, SCB_BLOCK_START, ScbBlock};
+use crate::target::{Registers, StopReason, Target, TargetError, reg};
 use crate::unwind::{self, Frame, Termination, UnwindOptions};
 
 use super::{
@@ -42,14 +42,28 @@ const REPORT_REGISTERS: [&str; 29] = [
     reg::FAULTMASK, reg::CONTROL, reg::MSP_NS, reg::PSP_NS, reg::MSP_S, reg::PSP_S, reg::MSPLIM, reg::PSPLIM,
 ];
 
-/// FPCCR.LSPACT: lazy FP stacking was pending, so the live S0-S15 and FPSCR belong to
-/// the interrupted context.
-fn lazy_fp_pending(target: &mut dyn Target, profile: Option<Profile>) -> bool {
-    if !profile.is_none_or(Profile::may_have_fpu) {
-        return false;
+/// The report's registers, read in as few requests as the target allows. In Handler
+/// mode the core runs on the main stack, so MSP is SP (ARMv7-M B1.4.1, ARMv8-M: of the
+/// current security state) and is not asked for: one request fewer over a GDB server.
+fn report_registers(target: &mut dyn Target) -> Result<Registers, TargetError> {
+    let others: Vec<&str> = REPORT_REGISTERS.iter().copied().filter(|n| *n != reg::MSP).collect();
+    let mut registers = target.read_register_set(&others)?;
+    let in_handler = registers.get(reg::XPSR).is_some_and(|x| !ExceptionNumber::from_xpsr(x).is_thread());
+    match registers.get(reg::SP) {
+        Some(sp) if in_handler => registers.insert(reg::MSP, sp),
+        _ => {
+            for (name, value) in target.read_register_set(&[reg::MSP])?.iter() {
+                registers.insert(name, value);
+            }
+        }
     }
-    let mut fpccr = [0u8; 4];
-    target.read_memory(fpu::FPCCR, &mut fpccr).is_ok_and(|()| u32::from_le_bytes(fpccr) & fpu::FPCCR_LSPACT != 0)
+    Ok(registers)
+}
+
+/// An exception frame of the backtrace whose S0-S15 are still in the FPU (lazy FP
+/// stacking pending, FPCCR.LSPACT) while the live FP registers were not read.
+fn needs_live_fp(bt: &unwind::Backtrace) -> bool {
+    bt.exceptions().any(|e| e.frame.as_ref().and_then(|f| f.fp.as_ref()).is_some_and(|fp| fp.source == FpSource::StaleMemory))
 }
 
 /// Reads the halted core behind `target` and explains it. `image` symbolizes and
@@ -65,8 +79,7 @@ pub fn collect_with_backtrace(
     image: Option<&Image>,
     opts: &CollectOptions,
 ) -> Result<(Report, Option<unwind::Backtrace>), TargetError> {
-    let mut registers =
-        if opts.all_registers { target.read_registers()? } else { target.read_register_set(&REPORT_REGISTERS)? };
+    let mut registers = if opts.all_registers { target.read_registers()? } else { report_registers(target)? };
     let mut findings = Vec::new();
 
     let mut scb_bytes = [0u8; SCB_BLOCK_LEN];
@@ -86,13 +99,6 @@ pub fn collect_with_backtrace(
         registers.remove(reg::BASEPRI);
         registers.remove(reg::FAULTMASK);
     }
-    if !opts.all_registers && lazy_fp_pending(target, profile) {
-        let fp: Vec<String> = (0..16).map(reg::s).chain([reg::FPSCR.to_string()]).collect();
-        let names: Vec<&str> = fp.iter().map(String::as_str).collect();
-        for (name, value) in target.read_register_set(&names)?.iter() {
-            registers.insert(name, value);
-        }
-    }
 
     let xpsr = registers.get(reg::XPSR).unwrap_or(0);
     let active = ExceptionNumber::from_xpsr(xpsr);
@@ -100,8 +106,22 @@ pub fn collect_with_backtrace(
 
     let backtrace = match image {
         Some(image) => {
-            let uopts = UnwindOptions { profile, registers: Some(registers.clone()), ..UnwindOptions::default() };
-            match unwind::unwind(image, target, &uopts) {
+            let mut uopts = UnwindOptions { profile, registers: Some(registers.clone()), ..UnwindOptions::default() };
+            let mut unwinder = unwind::Unwinder::new(image);
+            let mut result = unwinder.unwind(target, &uopts);
+            // The FP bank is read only when a frame needs it (lazy stacking pending: the
+            // unwinder read FPCCR because it met an extended frame), then the stack is
+            // unwound again (from the memory already read) with the live S0-S15.
+            if !opts.all_registers && result.as_ref().is_ok_and(needs_live_fp) {
+                let fp: Vec<String> = (0..16).map(reg::s).chain([reg::FPSCR.to_string()]).collect();
+                let names: Vec<&str> = fp.iter().map(String::as_str).collect();
+                for (name, value) in target.read_register_set(&names)?.iter() {
+                    registers.insert(name, value);
+                }
+                uopts.registers = Some(registers.clone());
+                result = unwinder.unwind(target, &uopts);
+            }
+            match result {
                 Ok(bt) => Some(bt),
                 Err(e) => {
                     findings.push(Finding::new("unwind-incomplete", Severity::Warning, format!("no backtrace: {e}")));

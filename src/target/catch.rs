@@ -310,13 +310,20 @@ pub fn run_to_fault(
 ) -> Result<Option<FaultStop>> {
     let deadline = Instant::now() + timeout;
     let mut notes = Vec::new();
+    let mut checked = false;
     loop {
-        target.resume()?;
+        resume(target, checked)?;
         let Some(stop) =
             target.wait_for_stop(deadline.saturating_duration_since(Instant::now()))?
         else {
             return Ok(None);
         };
+        // From here the core sits at a stop of its own: resuming must step over a
+        // breakpoint there (a handler entered with EPSR.T = 0 stops on it again).
+        checked = true;
+        if catch.entered_in_thread_mode(target, &stop)? {
+            continue;
+        }
         let fault = catch.classify(target, &stop)?;
         match fault {
             Some(f) if f.invalid_state => notes.push(format!(
@@ -326,6 +333,34 @@ pub fn run_to_fault(
             )),
             _ => return Ok(Some(FaultStop { stop, fault, notes })),
         }
+    }
+}
+
+/// The first resume of a catch does not look for a breakpoint at the PC (over a GDB
+/// server that is a request): a stop at once at a handler's entry in thread mode is
+/// recognised afterwards ([`FaultCatch::entered_in_thread_mode`]) and stepped over.
+pub fn resume(target: &mut dyn Target, checked: bool) -> Result<()> {
+    if checked {
+        target.resume()
+    } else {
+        target.resume_unchecked()
+    }
+}
+
+impl FaultCatch {
+    /// A breakpoint stop at a handler's entry with IPSR 0: no exception was taken (the
+    /// core was there already when it resumed, or the firmware calls the handler as a
+    /// function). Not a fault: resume (stepping over it) and wait on.
+    pub fn entered_in_thread_mode(&self, target: &mut dyn Target, stop: &StopReason) -> Result<bool> {
+        let StopReason::Breakpoint { pc } = stop else {
+            return Ok(false);
+        };
+        if self.method != CatchMethod::Breakpoints || self.handler_at(*pc).is_none() {
+            return Ok(false);
+        }
+        // PC and xPSR together: one `g` over a GDB server, which the report reuses.
+        let regs = target.read_register_set(&[reg::PC, reg::XPSR])?;
+        Ok(regs.get(reg::XPSR).is_some_and(|x| x & 0x1FF == 0))
     }
 }
 

@@ -286,6 +286,14 @@ pub trait Target {
     /// by the backend (step over it first).
     fn resume(&mut self) -> Result<()>;
 
+    /// [`Target::resume`] without first looking for a breakpoint at the PC: the caller
+    /// knows the core may stop again at once where it is (a breakpoint stop at the same
+    /// PC) and handles it. A GDB server must read the PC to know, one request the
+    /// fault catch saves (`catch::run_to_fault`). Default: [`Target::resume`].
+    fn resume_unchecked(&mut self) -> Result<()> {
+        self.resume()
+    }
+
     /// Executes one instruction and returns when the core has halted again.
     fn step(&mut self) -> Result<StopReason>;
 

@@ -32,6 +32,32 @@ pub enum Act {
     /// Answers with this payload, then never reads again, keeping the socket open: a
     /// peer whose socket buffer fills up under a large write.
     ReplyThenStopReading(String),
+    /// Serves an `m ADDR,LEN` read from these bytes, which start at `base`: exactly the
+    /// bytes asked for, as a memory-backed server does (zeros past the end).
+    Memory { base: u32, bytes: Vec<u8> },
+}
+
+impl Act {
+    /// [`Act::Memory`] from little-endian words.
+    pub fn words(base: u32, words: &[u32]) -> Act {
+        Act::Memory {
+            base,
+            bytes: words.iter().flat_map(|w| w.to_le_bytes()).collect(),
+        }
+    }
+}
+
+/// The reply to `m ADDR,LEN` (`text` without the `m`) from `bytes` at `base`.
+fn memory_reply(text: &str, base: u32, bytes: &[u8]) -> String {
+    let mut parts = text.split(',');
+    let addr = parts.next().and_then(|a| u32::from_str_radix(a, 16).ok()).unwrap_or(0);
+    let len = parts.next().and_then(|l| usize::from_str_radix(l, 16).ok()).unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            let at = (addr.wrapping_sub(base) as usize).wrapping_add(i);
+            format!("{:02x}", bytes.get(at).copied().unwrap_or(0))
+        })
+        .collect()
 }
 
 /// Which server the fake's handshake imitates.
@@ -265,6 +291,11 @@ fn serve(
                 return;
             }
             Act::Close => return,
+            Act::Memory { base, bytes } => {
+                let body = memory_reply(text.strip_prefix('m').unwrap_or(""), base, &bytes);
+                last_sent = frame(body.as_bytes());
+                let _ = s.write_all(&last_sent);
+            }
             Act::ReplyThenStopReading(p) => {
                 let _ = s.write_all(&frame(p.as_bytes()));
                 let _ = s.flush();
@@ -395,7 +426,7 @@ fn openocd_reply(text: &str) -> Act {
         || text.starts_with('D')
     {
         reply("OK")
-    } else if text.starts_with("vCont;c") {
+    } else if text == "c" || text.starts_with("vCont;c") {
         Act::Reply("T05".into())
     } else {
         reply("")

@@ -48,7 +48,6 @@ struct Features {
     packet_size: usize,
     no_ack: bool,
     xfer_features: bool,
-    vcont: bool,
     /// `X` binary writes: unknown until the first write probes it.
     binary_write: Option<bool>,
 }
@@ -70,6 +69,10 @@ pub struct GdbTarget {
     memory: Vec<(u32, Vec<u8>)>,
     memory_cached: usize,
     breakpoints: BTreeMap<u32, BreakpointKind>,
+    /// Breakpoints the caller cleared that are still set in QEMU: their `z` is sent
+    /// before the core next runs, or never, when `D` ends the session (QEMU's detach
+    /// removes every breakpoint; checked in tests/gdb_packet_count.rs).
+    lifted: BTreeMap<u32, BreakpointKind>,
     /// The vector catch setting found on the server (OpenOCD), restored on detach.
     vector_catch_restore: Option<String>,
     console: Vec<u8>,
@@ -108,6 +111,7 @@ impl GdbTarget {
             memory: Vec::new(),
             memory_cached: 0,
             breakpoints: BTreeMap::new(),
+            lifted: BTreeMap::new(),
             vector_catch_restore: None,
             console: Vec::new(),
             last_stop: None,
@@ -160,7 +164,11 @@ impl GdbTarget {
             ));
         }
         let root = self.xfer_features("target.xml")?;
-        let tdesc = TargetDescription::load(&root, &mut |annex| self.xfer_features(annex))?;
+        let tdesc = TargetDescription::load_deferring(
+            &root,
+            &mut |annex| self.xfer_features(annex),
+            &deferrable_annex,
+        )?;
         if tdesc.find(reg::PC).is_none() {
             return Err(TargetError::Protocol {
                 doing: "reading the target description".into(),
@@ -169,33 +177,33 @@ impl GdbTarget {
         }
         self.tdesc = tdesc;
 
-        let vcont = self.request_text("vCont?", "asking for vCont support")?;
-        let actions: Vec<&str> = vcont.split(';').collect();
-        self.features.vcont =
-            actions.first() == Some(&"vCont") && actions.contains(&"c") && actions.contains(&"s");
-
-        let stop = self.request("?", "asking why the target is stopped")?;
-        let reply = self.parse_stop(&stop, "asking why the target is stopped")?;
-        self.state = match &reply {
-            StopReply::Signal { .. } => RunState::Halted(StopReason::Requested),
-            other => RunState::Exited(other.describe()),
-        };
-        self.last_stop = Some(reply);
-
         self.server = match &options.server {
             Some(kind) => kind.clone(),
             // swdp_scan and a target list: only the Black Magic Probe answers so.
             None if attached.is_some() => ServerKind::BlackMagic,
-            None if self
-                .tdesc
-                .features
-                .iter()
-                .any(|f| f.starts_with("org.qemu.")) =>
+            // QEMU's own features (org.qemu.*), or the annex its gdbstub generates for
+            // them (deferred, so maybe unread).
+            None if self.tdesc.features.iter().any(|f| f.starts_with("org.qemu."))
+                || self.tdesc.includes.iter().any(|i| i == QEMU_SYSREGS_ANNEX) =>
             {
                 ServerKind::Qemu
             }
             None => self.probe_server(),
         };
+
+        // QEMU's gdbstub stops the machine when a client connects (there is no other
+        // state to ask about); other servers are asked.
+        if self.server == ServerKind::Qemu {
+            self.state = RunState::Halted(StopReason::Requested);
+        } else {
+            let stop = self.request("?", "asking why the target is stopped")?;
+            let reply = self.parse_stop(&stop, "asking why the target is stopped")?;
+            self.state = match &reply {
+                StopReply::Signal { .. } => RunState::Halted(StopReason::Requested),
+                other => RunState::Exited(other.describe()),
+            };
+            self.last_stop = Some(reply);
+        }
 
         // Other servers do not say how many hardware breakpoints they have, and a
         // guess would be wrong (QEMU has no limit; J-Link adds flash breakpoints).
@@ -245,7 +253,8 @@ impl GdbTarget {
 
     /// Asks the server its version through `monitor version`; its answer names it.
     fn probe_server(&mut self) -> ServerKind {
-        let text = self.monitor("version").unwrap_or_default();
+        // Asked before `?`: the core's state is not known yet.
+        let text = self.run_monitor("version").unwrap_or_default();
         let lower = text.to_ascii_lowercase();
         if lower.contains("open on-chip debugger") {
             ServerKind::OpenOcd
@@ -478,6 +487,7 @@ impl Target for GdbTarget {
     fn read_registers(&mut self) -> Result<Registers> {
         self.halted("read registers")?;
         if !self.have_all_regs {
+            self.complete_description()?;
             let names = self.caps.registers.clone();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             self.read_g()?;
@@ -497,11 +507,12 @@ impl Target for GdbTarget {
 
     fn read_register_set(&mut self, names: &[&str]) -> Result<Registers> {
         self.halted("read registers")?;
-        let known: Vec<&str> = names
-            .iter()
-            .copied()
-            .filter(|n| self.locate(n).is_some())
-            .collect();
+        let mut known: Vec<&str> = Vec::new();
+        for &n in names {
+            if self.locate(n)?.is_some() {
+                known.push(n);
+            }
+        }
         self.fetch_registers(&known, true)?;
         let mut out = Registers::new();
         for n in known {
@@ -515,7 +526,7 @@ impl Target for GdbTarget {
     fn write_register(&mut self, name: &str, value: u32) -> Result<()> {
         self.halted(&format!("write register {name}"))?;
         let (raw, regnum, bitsize) = self
-            .locate(name)
+            .locate(name)?
             .ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
         let bytes = if bitsize == 64 {
             // sN is half of dN/2: keep the other half.
@@ -572,6 +583,7 @@ impl Target for GdbTarget {
             }
             RunState::Halted(_) => {}
         }
+        self.put_down_all()?;
         if let Some(reason) = self.step_off_breakpoint()? {
             if !matches!(reason, StopReason::Step) {
                 // Stepping off the breakpoint stopped somewhere that matters; stay there.
@@ -586,8 +598,22 @@ impl Target for GdbTarget {
             }
         }
         self.forget_state();
-        let cmd = if self.features.vcont { "vCont;c" } else { "c" };
-        self.conn.send(cmd.as_bytes(), "resuming the core")?;
+        // `c` and `s`, not vCont: every server has them, and asking `vCont?` costs a
+        // request on every connection.
+        self.conn.send(b"c", "resuming the core")?;
+        self.conn.stats_round_trip();
+        self.state = RunState::Running;
+        Ok(())
+    }
+
+    fn resume_unchecked(&mut self) -> Result<()> {
+        match &self.state {
+            RunState::Halted(_) => {}
+            _ => return self.resume(),
+        }
+        self.put_down_all()?;
+        self.forget_state();
+        self.conn.send(b"c", "resuming the core")?;
         self.conn.stats_round_trip();
         self.state = RunState::Running;
         Ok(())
@@ -642,6 +668,12 @@ impl Target for GdbTarget {
         if self.breakpoints.get(&address) == Some(&kind) {
             return Ok(());
         }
+        if self.lifted.get(&address) == Some(&kind) {
+            self.lifted.remove(&address);
+            self.breakpoints.insert(address, kind);
+            return Ok(());
+        }
+        self.put_down(address)?;
         if let Some(old) = self.breakpoints.remove(&address) {
             self.breakpoint_packet(false, address, old)?;
         }
@@ -654,6 +686,11 @@ impl Target for GdbTarget {
         self.halted(&format!("clear the breakpoint at {address:#010x}"))?;
         let address = address & !1;
         match self.breakpoints.get(&address).copied() {
+            Some(kind) if self.server == ServerKind::Qemu => {
+                self.breakpoints.remove(&address);
+                self.lifted.insert(address, kind);
+                Ok(())
+            }
             Some(kind) => {
                 self.breakpoint_packet(false, address, kind)?;
                 self.breakpoints.remove(&address);
@@ -734,9 +771,14 @@ impl Target for GdbTarget {
         }
         let mut first_error = None;
         if matches!(self.state, RunState::Halted(_)) {
-            for (address, kind) in std::mem::take(&mut self.breakpoints) {
-                if let Err(e) = self.breakpoint_packet(false, address, kind) {
-                    first_error.get_or_insert(e);
+            let mut left = std::mem::take(&mut self.breakpoints);
+            left.append(&mut self.lifted);
+            // QEMU's `D` removes every breakpoint itself (gdbstub's handle_detach).
+            if !(resume && self.server == ServerKind::Qemu) {
+                for (address, kind) in left {
+                    if let Err(e) = self.breakpoint_packet(false, address, kind) {
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
             if let Err(e) = self.restore_vector_catch() {
@@ -827,6 +869,17 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
 
 /// FP_CTRL.NUM_CODE: NUM_CODE2 `[14:12]` above NUM_CODE1 `[7:4]`. `None` for a zero
 /// register (no FPB, or not readable as such).
+/// The annex QEMU's gdbstub generates for its coprocessor registers (none on an
+/// M-profile core): no other server serves one by this name.
+const QEMU_SYSREGS_ANNEX: &str = "system-registers.xml";
+
+/// Annexes read only when one of their registers is asked for (each is a request on
+/// every connection otherwise): the FP bank, which a fault report needs only when lazy
+/// FP stacking is pending, and QEMU's coprocessor registers.
+fn deferrable_annex(href: &str) -> bool {
+    href == QEMU_SYSREGS_ANNEX || ["vfp", "mve", "neon"].iter().any(|f| href.contains(f))
+}
+
 fn fp_ctrl_num_code(fp_ctrl: u32) -> Option<u32> {
     if fp_ctrl == 0 {
         return None;

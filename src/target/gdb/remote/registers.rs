@@ -7,7 +7,9 @@ use crate::target::{Result, TargetError, reg};
 
 impl GdbTarget {
     /// Names of the registers this target has, in the trait's spelling: 64-bit `dN`
-    /// registers are offered as their halves `s(2N)`, `s(2N+1)`.
+    /// registers are offered as their halves `s(2N)`, `s(2N+1)`. A VFP annex the
+    /// handshake deferred is listed by what GDB's standard VFP feature holds (S0-S31 and
+    /// FPSCR, as every Cortex-M FPU has); reading it replaces these with its own list.
     pub(super) fn register_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         for r in &self.tdesc.registers {
@@ -15,6 +17,13 @@ impl GdbTarget {
                 Some(n) => names.extend([reg::s(2 * n), reg::s(2 * n + 1)]),
                 None if r.bitsize <= 32 => names.push(r.name.clone()),
                 None => {}
+            }
+        }
+        if self.tdesc.deferred.iter().any(|href| href.contains("vfp")) {
+            for name in (0..32).map(reg::s).chain([reg::FPSCR.to_string()]) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
             }
         }
         names
@@ -92,8 +101,21 @@ impl GdbTarget {
         Ok(())
     }
 
-    /// The description entry for a trait register name (`s5` lives in `d2`).
-    pub(super) fn locate(&self, name: &str) -> Option<(String, u32, u32)> {
+    /// The description entry for a trait register name (`s5` lives in `d2`). An FP
+    /// register not in the annexes read so far reads the deferred ones (that is what
+    /// they hold) first.
+    pub(super) fn locate(&mut self, name: &str) -> Result<Option<(String, u32, u32)>> {
+        if let Some(found) = self.described(name) {
+            return Ok(Some(found));
+        }
+        if self.tdesc.deferred.is_empty() || !is_fp_register(name) {
+            return Ok(None);
+        }
+        self.complete_description()?;
+        Ok(self.described(name))
+    }
+
+    fn described(&self, name: &str) -> Option<(String, u32, u32)> {
         if let Some(r) = self.tdesc.find(name) {
             return Some((r.name.clone(), r.regnum, r.bitsize));
         }
@@ -103,6 +125,19 @@ impl GdbTarget {
             .find(&format!("d{}", n / 2))
             .filter(|d| d.bitsize == 64)?;
         Some((d.name.clone(), d.regnum, d.bitsize))
+    }
+
+    /// Reads the annexes the handshake deferred; the register list grows with them.
+    pub(super) fn complete_description(&mut self) -> Result<()> {
+        if self.tdesc.deferred.is_empty() {
+            return Ok(());
+        }
+        let mut tdesc = std::mem::take(&mut self.tdesc);
+        let done = tdesc.complete(&mut |annex| self.xfer_features(annex));
+        self.tdesc = tdesc;
+        done?;
+        self.caps.registers = self.register_names();
+        Ok(())
     }
 
     /// Whether the register's value arrives in a `g` reply (by offset, as GDB decides).
@@ -120,15 +155,16 @@ impl GdbTarget {
     /// Reads `names` with as few requests as possible: one `g` when two or more of them
     /// come in it, `p` for the others.
     pub(super) fn fetch_registers(&mut self, names: &[&str], skip_refused: bool) -> Result<()> {
-        let missing: Vec<(String, String, u32, u32)> = names
-            .iter()
-            .filter(|n| self.regs.get(n).is_none())
-            .map(|n| {
-                self.locate(n)
-                    .map(|(raw, num, bits)| (n.to_string(), raw, num, bits))
-                    .ok_or_else(|| TargetError::NoSuchRegister(n.to_string()))
-            })
-            .collect::<Result<_>>()?;
+        let mut missing: Vec<(String, String, u32, u32)> = Vec::new();
+        for n in names {
+            if self.regs.get(n).is_some() {
+                continue;
+            }
+            let (raw, num, bits) = self
+                .locate(n)?
+                .ok_or_else(|| TargetError::NoSuchRegister(n.to_string()))?;
+            missing.push((n.to_string(), raw, num, bits));
+        }
         if missing.is_empty() {
             return Ok(());
         }
@@ -187,6 +223,15 @@ impl GdbTarget {
     }
 }
 
+/// A register of the FP bank (or MVE's), in the trait's or a description's spelling.
+fn is_fp_register(name: &str) -> bool {
+    let numbered = |prefix: char| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    name == reg::FPSCR || name == "vpr" || numbered('s') || numbered('d') || numbered('q')
+}
+
 /// `dN` with 64 bits: the number N.
 pub(super) fn split_double(name: &str, bitsize: u32) -> Option<usize> {
     if bitsize != 64 {
@@ -198,6 +243,16 @@ pub(super) fn split_double(name: &str, bitsize: u32) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fp_register_names_are_told_from_others() {
+        for n in ["s0", "s31", "d15", "fpscr", "q3", "vpr"] {
+            assert!(is_fp_register(n), "{n}");
+        }
+        for n in ["sp", "msp", "psp_s", "s", "d1x", "control"] {
+            assert!(!is_fp_register(n), "{n}");
+        }
+    }
 
     #[test]
     pub(super) fn only_64_bit_d_registers_split() {

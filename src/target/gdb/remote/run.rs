@@ -127,12 +127,28 @@ impl GdbTarget {
         Ok(u32::from_le_bytes(vector) & !1 == pc & !1)
     }
 
+    /// Sends the `z` of a breakpoint the caller cleared (see `lifted`).
+    pub(super) fn put_down(&mut self, address: u32) -> Result<()> {
+        if let Some(kind) = self.lifted.remove(&address) {
+            self.breakpoint_packet(false, address, kind)?;
+        }
+        Ok(())
+    }
+
+    /// Sends every deferred `z`: the core is about to run.
+    pub(super) fn put_down_all(&mut self) -> Result<()> {
+        while let Some((&address, _)) = self.lifted.iter().next() {
+            self.put_down(address)?;
+        }
+        Ok(())
+    }
+
     /// One instruction, without the breakpoint dance.
     pub(super) fn raw_step(&mut self) -> Result<StopReason> {
+        self.put_down_all()?;
         let doing = "single-stepping";
-        let cmd = if self.features.vcont { "vCont;s" } else { "s" };
         self.forget_state();
-        self.conn.send(cmd.as_bytes(), doing)?;
+        self.conn.send(b"s", doing)?;
         self.conn.stats_round_trip();
         self.state = RunState::Running;
         let deadline = Instant::now() + self.conn.timeout;
