@@ -228,7 +228,7 @@ fn benchmark_debug_link_economy_and_wall_time_against_gdb() {
 const BUDGETS: [(&str, u64); 7] = [
     ("c-busfault", 20),
     ("c-isr-fault", 21),
-    ("c-psp-fp", 33),
+    ("c-psp-fp", 32),
     ("c-stack-overflow", 27),
     ("c-forced", 21),
     ("rust-busfault", 20),

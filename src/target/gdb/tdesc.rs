@@ -74,9 +74,14 @@ impl TargetDescription {
         Ok(out)
     }
 
-    /// Reads the deferred annexes (through `fetch`) and describes every register.
-    pub fn complete(&mut self, fetch: &mut Fetch) -> Result<(), crate::target::TargetError> {
-        if self.deferred.is_empty() {
+    /// Reads the deferred annexes (through `fetch`) except those `keep` still defers,
+    /// and describes their registers (everything, if numbering by order needs it).
+    pub fn complete(
+        &mut self,
+        fetch: &mut Fetch,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<(), crate::target::TargetError> {
+        if !self.deferred.iter().any(|d| !keep(d)) {
             return Ok(());
         }
         let mut sources = self.sources.clone();
@@ -89,7 +94,13 @@ impl TargetDescription {
             sources.push((annex.to_string(), text.clone()));
             Ok(text)
         };
-        let mut full = parse(&root, &mut cached, &|_| false)?;
+        // Only what is still unread stays deferred.
+        let deferred = self.deferred.clone();
+        let still = |href: &str| keep(href) && deferred.iter().any(|d| d == href);
+        let mut full = parse(&root, &mut cached, &still)?;
+        if full.numbering_unsure {
+            full = parse(&root, &mut cached, &|_| false)?;
+        }
         full.sources = sources;
         *self = full;
         Ok(())
@@ -312,6 +323,30 @@ mod tests {
     }
 
     #[test]
+    fn completing_for_the_fp_bank_leaves_qemus_system_registers_unread() {
+        // QEMU 10's order: the FP bank and its (empty, on M-profile) system-register
+        // feature before arm-m-system.xml, whose registers carry explicit numbers.
+        let root = r#"<target><architecture>arm</architecture><xi:include href="arm-m-profile.xml"/><xi:include href="arm-vfp.xml"/><xi:include href="system-registers.xml"/><xi:include href="arm-m-system.xml"/></target>"#;
+        let asked = std::cell::RefCell::new(Vec::new());
+        let mut fetch = |n: &str| {
+            asked.borrow_mut().push(n.to_string());
+            Ok(match n {
+                "system-registers.xml" => r#"<feature name="org.qemu.gdb.arm.sys.regs"></feature>"#.to_string(),
+                _ => annex(n),
+            })
+        };
+        let fp = |h: &str| h.contains("vfp");
+        let mut td = TargetDescription::load_deferring(root, &mut fetch, &|h| fp(h) || h == "system-registers.xml").unwrap();
+        assert_eq!(*asked.borrow(), ["arm-m-profile.xml", "arm-m-system.xml"]);
+        td.complete(&mut fetch, &|h| !fp(h)).unwrap();
+        assert_eq!(*asked.borrow(), ["arm-m-profile.xml", "arm-m-system.xml", "arm-vfp.xml"]);
+        assert_eq!(td.deferred, ["system-registers.xml"]);
+        assert_eq!(td.find("d0").unwrap().regnum, 26);
+        assert_eq!(td.find("fpscr").unwrap().regnum, 42);
+        assert_eq!(td.find("msp").unwrap().regnum, 43);
+    }
+
+    #[test]
     fn a_deferred_fp_annex_is_read_only_on_completion() {
         let asked = std::cell::RefCell::new(Vec::new());
         let mut fetch = |n: &str| {
@@ -327,7 +362,7 @@ mod tests {
         assert!(td.find("d0").is_none());
         let g: Vec<&str> = td.g_layout().iter().map(|(r, _)| r.name.as_str()).collect();
         assert_eq!(g.len(), 17, "only r0-pc and xpsr have a known place in g: {g:?}");
-        td.complete(&mut fetch).unwrap();
+        td.complete(&mut fetch, &|_| false).unwrap();
         assert_eq!(
             *asked.borrow(),
             ["arm-m-profile.xml", "arm-m-system.xml", "arm-vfp.xml"]

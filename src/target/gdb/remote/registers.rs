@@ -111,7 +111,7 @@ impl GdbTarget {
         if self.tdesc.deferred.is_empty() || !is_fp_register(name) {
             return Ok(None);
         }
-        self.complete_description()?;
+        self.complete_description(&|href| !is_fp_annex(href))?;
         Ok(self.described(name))
     }
 
@@ -127,13 +127,14 @@ impl GdbTarget {
         Some((d.name.clone(), d.regnum, d.bitsize))
     }
 
-    /// Reads the annexes the handshake deferred; the register list grows with them.
-    pub(super) fn complete_description(&mut self) -> Result<()> {
-        if self.tdesc.deferred.is_empty() {
+    /// Reads the annexes the handshake deferred, but those `keep` defers still; the
+    /// register list grows with them.
+    pub(super) fn complete_description(&mut self, keep: &dyn Fn(&str) -> bool) -> Result<()> {
+        if !self.tdesc.deferred.iter().any(|d| !keep(d)) {
             return Ok(());
         }
         let mut tdesc = std::mem::take(&mut self.tdesc);
-        let done = tdesc.complete(&mut |annex| self.xfer_features(annex));
+        let done = tdesc.complete(&mut |annex| self.xfer_features(annex), keep);
         self.tdesc = tdesc;
         done?;
         self.caps.registers = self.register_names();
@@ -230,6 +231,12 @@ fn is_fp_register(name: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
     name == reg::FPSCR || name == "vpr" || numbered('s') || numbered('d') || numbered('q')
+}
+
+/// An annex that holds FP (or vector) registers: read for [`is_fp_register`] names,
+/// leaving other deferred annexes (QEMU's system registers) unread.
+fn is_fp_annex(href: &str) -> bool {
+    ["vfp", "neon", "mve"].iter().any(|f| href.contains(f))
 }
 
 /// `dN` with 64 bits: the number N.
