@@ -2,8 +2,11 @@
 # isrscope's benchmarks against gdb-multiarch and binutils, side by side in one run.
 # Method and recorded results: docs/performance.md.
 #
-#   scripts/bench.sh                 # all: link bigelf batch tui
+#   scripts/bench.sh                 # all: link doors bigelf batch tui
 #   scripts/bench.sh link tui        # some of them (unwind: tests/unwind_bench.rs)
+#
+# `doors` (vprobe/tests/bench_doors.rs) counts every tool at the debug port of the
+# virtual probe (OpenOCD and pyOCD from scripts/setup.sh).
 #
 # Needs the lab (scripts/setup.sh, firmware-samples/build.sh), gdb-multiarch,
 # arm-none-eabi-gcc and binutils, tmux. Builds in release (the test harness and the
@@ -14,14 +17,18 @@ cd "$(dirname "$0")/.."
 
 benches=("$@")
 if [ ${#benches[@]} -eq 0 ]; then
-    benches=(link bigelf batch tui)
+    benches=(link doors bigelf batch tui)
 fi
 args=()
+doors=0
 for b in "${benches[@]}"; do
     case "$b" in
         unwind) args+=(--test unwind_bench) ;;
+        doors)
+            doors=1
+            ;;
         link | bigelf | batch | tui) args+=(--test "bench_$b") ;;
-        *) echo "unknown benchmark: $b (link, bigelf, batch, tui, unwind)" >&2; exit 2 ;;
+        *) echo "unknown benchmark: $b (link, doors, bigelf, batch, tui, unwind)" >&2; exit 2 ;;
     esac
 done
 
@@ -37,7 +44,15 @@ mkdir -p target
     echo "- isrscope $(git rev-parse --short HEAD 2>/dev/null || echo '?') (+ working tree)"
     echo
 } > "$out"
-cargo test --release "${args[@]}" -- --ignored --nocapture --test-threads=1 2>&1 \
-    | grep -v -E '^(running [0-9]+ test|test result:|     Running|   Compiling|    Finished|\s*$)' \
-    | tee -a "$out"
+filter() {
+    grep -v -E '^(running [0-9]+ test|test result:|     Running|   Compiling|    Finished|\s*$)'
+}
+cargo build --release --workspace --bins
+if [ ${#args[@]} -gt 0 ]; then
+    cargo test --release "${args[@]}" -- --ignored --nocapture --test-threads=1 2>&1 | filter | tee -a "$out"
+fi
+if [ "$doors" = 1 ]; then
+    cargo test --release -p isrscope-vprobe --test bench_doors -- --ignored --nocapture --test-threads=1 2>&1 \
+        | filter | tee -a "$out"
+fi
 echo "saved to $out"

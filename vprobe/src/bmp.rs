@@ -72,7 +72,7 @@ impl Door {
             let mut dap = dap.lock().unwrap();
             dap.set_jtag(false);
             let reply = self.command(&mut dap, &String::from_utf8_lossy(&command));
-            dap.stats.round_trips += 1;
+            dap.round_trip();
             drop(dap);
             writer.write_all(reply.as_bytes())?;
             writer.flush()?;

@@ -64,6 +64,9 @@ pub struct Dap {
     /// request instead of one per word. Dropped on any AP write and whenever the core
     /// runs; never holds modelled registers.
     ahead: Option<(u32, Vec<u8>)>,
+    /// Added to every front-door round trip (`--latency-us`): what a USB probe's
+    /// request/response turnaround costs on top of the work.
+    pub latency: std::time::Duration,
 }
 
 /// How far a run of DRW word reads is read ahead (within the auto-increment page).
@@ -71,7 +74,16 @@ const READ_AHEAD: u32 = 1024;
 
 impl Dap {
     pub fn new(core: Core) -> Dap {
-        Dap { core, stats: Stats::default(), ctrl_stat: 0, select: 0, csw: 0x2300_0002 | CSW_DEVICE_EN, tar: 0, rdbuff: 0, jtag: false, ahead: None }
+        Dap { core, stats: Stats::default(), ctrl_stat: 0, select: 0, csw: 0x2300_0002 | CSW_DEVICE_EN, tar: 0, rdbuff: 0, jtag: false, ahead: None, latency: std::time::Duration::ZERO }
+    }
+
+    /// One front-door round trip: counted, and delayed by the configured latency (the
+    /// caller holds the lock, as the probe is busy for that long).
+    pub fn round_trip(&mut self) {
+        self.stats.round_trips += 1;
+        if !self.latency.is_zero() {
+            std::thread::sleep(self.latency);
+        }
     }
 
     /// Which wire the client speaks: a JTAG-DP (OpenOCD's bitbang door) or a SW-DP.

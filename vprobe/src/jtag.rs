@@ -202,6 +202,11 @@ impl Door {
             }
             let mut dap = dap.lock().unwrap();
             dap.set_jtag(true);
+            // OpenOCD queues its TDO samples (`R`) and waits once for their answers: a
+            // chunk that asks for any is one round trip.
+            if buf[..n].contains(&b'R') {
+                dap.round_trip();
+            }
             for &c in &buf[..n] {
                 match c {
                     b'0'..=b'7' => {
@@ -209,7 +214,6 @@ impl Door {
                         self.tap.set(&mut dap, v & 4 != 0, v & 2 != 0, v & 1 != 0);
                     }
                     b'R' => {
-                        dap.stats.round_trips += 1;
                         writer.write_all(if self.tap.tdo() { b"1" } else { b"0" })?;
                     }
                     // TRST asserted: the TAP resets. SRST is not wired.

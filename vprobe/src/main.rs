@@ -3,6 +3,7 @@
 //! ```text
 //! isrscope-vprobe --qemu netduinoplus2 --elf fw.elf [--bmp PORT] [--pyocd PORT]
 //!                 [--bitbang PORT] [--start-halted] [--once] [--stats FILE]
+//!                 [--latency-us N]
 //! ```
 //! Prints one line per front door when it is ready (`bmp 127.0.0.1:PORT`,
 //! `pyocd 127.0.0.1:PORT`, `bitbang 127.0.0.1:PORT`; a port of 0 picks a free one). Every door drives the same
@@ -56,6 +57,10 @@ struct Args {
     /// and the debug state it found and left, as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
+    /// Delay every front-door round trip by this many microseconds, as a USB probe's
+    /// turnaround would (about 1000 for a full-speed probe: see docs/virtual-probe.md).
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    latency_us: u64,
 }
 
 #[derive(Serialize)]
@@ -113,7 +118,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     } else {
         core.start().map_err(|e| anyhow::anyhow!("starting the core: {}", e.0))?;
     }
-    let dap = Arc::new(Mutex::new(Dap::new(core)));
+    let mut dap = Dap::new(core);
+    dap.latency = std::time::Duration::from_micros(args.latency_us);
+    let dap = Arc::new(Mutex::new(dap));
     let (done, finished) = mpsc::channel::<ClientStats>();
     for (name, port) in doors {
         let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("binding 127.0.0.1:{port}"))?;

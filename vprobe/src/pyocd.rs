@@ -58,7 +58,7 @@ impl Door {
                     let args = rq["arguments"].as_array().cloned().unwrap_or_default();
                     let mut dap = dap.lock().unwrap();
                     dap.set_jtag(false);
-                    dap.stats.round_trips += 1;
+                    dap.round_trip();
                     let result = self.request(&mut dap, &request, &args);
                     let reply = match result {
                         Ok(v) => json!({"id": id, "status": 0, "result": v}),

@@ -10,7 +10,9 @@ pub struct Stats {
     pub ap_accesses: u64,
     /// Bytes of target memory moved through the MEM-AP.
     pub memory_bytes: u64,
-    /// Requests the front door answered (one per command: a round trip on a real probe).
+    /// Round trips on the front door: each time the client waits for an answer (a BMP
+    /// command, a pyOCD request, a batch of remote_bitbang TDO samples), which a USB
+    /// probe pays a turnaround for.
     pub round_trips: u64,
     /// SWD clock cycles on the wire (bit-level doors).
     pub swd_cycles: u64,

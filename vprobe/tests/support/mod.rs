@@ -141,12 +141,18 @@ impl Vprobe {
     /// Starts the vprobe on `elf` with one door (`bmp`, `pyocd`, `bitbang`), the core
     /// halted at reset, exiting after its first client.
     pub fn start(machine: &str, elf: &Path, door: &str) -> Vprobe {
+        Vprobe::start_with(machine, elf, door, &[])
+    }
+
+    /// [`Vprobe::start`] with more of the vprobe's flags (`--latency-us N`).
+    pub fn start_with(machine: &str, elf: &Path, door: &str, extra: &[String]) -> Vprobe {
         let stats = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
             .args(["--qemu", machine, &format!("--{door}"), "0", "--once", "--start-halted", "--elf"])
             .arg(elf)
             .arg("--stats")
             .arg(stats.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
