@@ -61,6 +61,11 @@ struct Args {
     /// turnaround would (about 1000 for a full-speed probe: see docs/virtual-probe.md).
     #[arg(long, value_name = "US", default_value_t = 0)]
     latency_us: u64,
+    /// The Black Magic Probe remote protocol version the BMP door speaks: 0 (raw SWD
+    /// sequences only) or 3 (also the accelerated ADIv5 commands, as BMP firmware
+    /// v1.9 and later).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+    bmp_protocol: u8,
 }
 
 #[derive(Serialize)]
@@ -84,13 +89,13 @@ fn delta(now: &Stats, before: &Stats) -> Stats {
 }
 
 /// Serves one client on `door`, recording what it cost.
-fn serve(door: &'static str, dap: &Mutex<Dap>, stream: TcpStream) -> ClientStats {
+fn serve(door: &'static str, bmp_protocol: u8, dap: &Mutex<Dap>, stream: TcpStream) -> ClientStats {
     let (before, found) = {
         let mut d = dap.lock().unwrap();
         (d.stats.clone(), d.core.debug_state())
     };
     let result = match door {
-        "bmp" => bmp::Door::default().serve(dap, stream),
+        "bmp" => bmp::Door::with_protocol(bmp_protocol).serve(dap, stream),
         "bitbang" => jtag::Door::default().serve(dap, stream),
         _ => pyocd::Door::default().serve(dap, stream),
     };
@@ -122,13 +127,17 @@ fn run(args: Args) -> anyhow::Result<()> {
     dap.latency = std::time::Duration::from_micros(args.latency_us);
     let dap = Arc::new(Mutex::new(dap));
     let (done, finished) = mpsc::channel::<ClientStats>();
+    let bmp_protocol = args.bmp_protocol;
+    if !matches!(bmp_protocol, 0 | bmp::MAX_PROTOCOL) {
+        bail!("--bmp-protocol {bmp_protocol}: this door speaks 0 or {}", bmp::MAX_PROTOCOL);
+    }
     for (name, port) in doors {
         let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("binding 127.0.0.1:{port}"))?;
         println!("{name} {}", listener.local_addr()?);
         let (dap, done) = (dap.clone(), done.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                if done.send(serve(name, &dap, stream)).is_err() {
+                if done.send(serve(name, bmp_protocol, &dap, stream)).is_err() {
                     break;
                 }
             }

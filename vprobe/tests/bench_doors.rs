@@ -44,8 +44,10 @@ impl Door {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Tool {
-    /// isrscope --chip (probe-rs, the BMP door).
+    /// isrscope --chip (probe-rs, the BMP door at remote protocol v0: raw SWD).
     IsrscopeChip,
+    /// isrscope --chip on the BMP door at protocol v3 (ADIv5 commands, as a real BMP).
+    IsrscopeChipV3,
     /// isrscope --gdb through OpenOCD (the bitbang door).
     IsrscopeOpenOcd,
     /// isrscope --gdb through pyOCD (the pyOCD door).
@@ -57,7 +59,7 @@ enum Tool {
 impl Tool {
     fn door(self) -> Door {
         match self {
-            Tool::IsrscopeChip => Door::Bmp,
+            Tool::IsrscopeChip | Tool::IsrscopeChipV3 => Door::Bmp,
             Tool::IsrscopeOpenOcd | Tool::GdbOpenOcd => Door::Bitbang,
             Tool::IsrscopePyOcd | Tool::GdbPyOcd => Door::PyOcd,
         }
@@ -65,7 +67,8 @@ impl Tool {
 
     fn name(self) -> &'static str {
         match self {
-            Tool::IsrscopeChip => "isrscope --chip (probe-rs, BMP door)",
+            Tool::IsrscopeChip => "isrscope --chip (probe-rs, BMP door v0)",
+            Tool::IsrscopeChipV3 => "isrscope --chip (probe-rs, BMP door v3)",
             Tool::IsrscopeOpenOcd => "isrscope via OpenOCD (bitbang door)",
             Tool::IsrscopePyOcd => "isrscope via pyOCD (pyOCD door)",
             Tool::GdbOpenOcd => "gdb-multiarch via OpenOCD (bitbang door)",
@@ -74,7 +77,7 @@ impl Tool {
     }
 
     fn is_isrscope(self) -> bool {
-        matches!(self, Tool::IsrscopeChip | Tool::IsrscopeOpenOcd | Tool::IsrscopePyOcd)
+        matches!(self, Tool::IsrscopeChip | Tool::IsrscopeChipV3 | Tool::IsrscopeOpenOcd | Tool::IsrscopePyOcd)
     }
 }
 
@@ -143,12 +146,11 @@ fn gdb_commands(job: Job, stop_at: &str, dump: &Path) -> Vec<String> {
 /// Runs `tool` on `job` against a fresh vprobe (`latency_us` per round trip).
 fn run(tool: Tool, job: Job, latency_us: u64) -> Run {
     let (elf, stop_at) = scenario_elf(if job == Job::Vectors { "c-vtor-ram" } else { "c-busfault" });
-    let vp = Vprobe::start_with(
-        "netduinoplus2",
-        &elf,
-        tool.door().flag(),
-        &["--latency-us".to_string(), latency_us.to_string()],
-    );
+    let mut flags = vec!["--latency-us".to_string(), latency_us.to_string()];
+    if tool == Tool::IsrscopeChipV3 {
+        flags.extend(["--bmp-protocol".to_string(), "3".to_string()]);
+    }
+    let vp = Vprobe::start_with("netduinoplus2", &elf, tool.door().flag(), &flags);
     let dir = tempfile::tempdir().unwrap();
     let isrscope_args: Vec<String> = match job {
         Job::Inspect => ["inspect", "--timeout", "60", "--format", "json"].map(String::from).to_vec(),
@@ -160,7 +162,7 @@ fn run(tool: Tool, job: Job, latency_us: u64) -> Run {
     };
     let started = Instant::now();
     let out = match tool {
-        Tool::IsrscopeChip => isr(&["--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector()].map(String::from)),
+        Tool::IsrscopeChip | Tool::IsrscopeChipV3 => isr(&["--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector()].map(String::from)),
         Tool::IsrscopeOpenOcd | Tool::GdbOpenOcd => {
             let ocd = OpenOcd::start(vp.port).unwrap();
             let remote = format!("localhost:{}", ocd.gdb_port);
@@ -211,9 +213,11 @@ fn did_the_job(tool: Tool, job: Job, r: &Run) -> Result<(), String> {
 /// isrscope's front-door round trips per path and job, measured in the run of
 /// docs/performance.md (section 1b), plus about 10% of room: a change that costs the
 /// probe more fails here and must update the page.
-const BUDGETS: [(Tool, Job, u64); 4] = [
+const BUDGETS: [(Tool, Job, u64); 6] = [
+    (Tool::IsrscopeChipV3, Job::Inspect, 590),
     (Tool::IsrscopeChip, Job::Inspect, 3350),
     (Tool::IsrscopePyOcd, Job::Inspect, 910),
+    (Tool::IsrscopeChipV3, Job::Vectors, 575),
     (Tool::IsrscopeChip, Job::Vectors, 3800),
     (Tool::IsrscopePyOcd, Job::Vectors, 1300),
 ];
@@ -251,7 +255,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[ignore = "benchmark: scripts/bench.sh doors"]
 fn benchmark_probe_cost_against_the_peers() {
     let repeat: usize = std::env::var("ISRSCOPE_BENCH_REPEAT").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-    let tools = [Tool::IsrscopeChip, Tool::IsrscopeOpenOcd, Tool::IsrscopePyOcd, Tool::GdbOpenOcd, Tool::GdbPyOcd];
+    let tools = [Tool::IsrscopeChip, Tool::IsrscopeChipV3, Tool::IsrscopeOpenOcd, Tool::IsrscopePyOcd, Tool::GdbOpenOcd, Tool::GdbPyOcd];
     for job in [Job::Inspect, Job::Capture, Job::Vectors] {
         let here = tools;
         println!("\n### {job:?}\n");

@@ -26,6 +26,8 @@ use support::{OpenOcd, PyOcd, Scenario, Vprobe, isrscope, manifest, root, scenar
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Path_ {
     ProbeRs,
+    /// probe-rs on the BMP door at remote protocol v3 (its ADIv5 commands).
+    ProbeRsV3,
     PyOcd,
     OpenOcd,
 }
@@ -78,8 +80,9 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
 fn through(path: Path_, s: &Scenario, elf: &Path, args: &[String]) -> Result<(std::process::Output, Value), String> {
     let run = |target: &[String]| isrscope().args(&args[..1]).args(target).arg("--elf").arg(elf).args(&args[1..]).output().unwrap();
     Ok(match path {
-        Path_::ProbeRs => {
-            let vp = Vprobe::start(&s.machine, elf, "bmp");
+        Path_::ProbeRs | Path_::ProbeRsV3 => {
+            let extra: &[String] = if path == Path_::ProbeRsV3 { &["--bmp-protocol".to_string(), "3".to_string()] } else { &[] };
+            let vp = Vprobe::start_with(&s.machine, elf, "bmp", extra);
             let chip = chip(&s.machine).ok_or(format!("{}: no probe-rs chip for -M {}", s.name, s.machine))?;
             let target = ["--chip", chip, "--protocol", "swd", "--probe", &vp.selector()].map(String::from);
             let out = run(&target);
@@ -160,12 +163,12 @@ fn check(s: &Scenario, path: Path_) -> Result<(), String> {
     // gdbserver ends, and it sets DEMCR.TRCENA for itself. The breakpoints isrscope
     // asked for must be gone, and no vector catch left on.
     let keys: &[&str] = match path {
-        Path_::ProbeRs => &["running", "c_debugen", "demcr", "fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
+        Path_::ProbeRs | Path_::ProbeRsV3 => &["running", "c_debugen", "demcr", "fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
         Path_::PyOcd => &["fpb_enabled", "fp_comparators_enabled", "software_breakpoints"],
         // OpenOCD sets DEMCR.TRCENA for itself and keeps FP_CTRL.ENABLE on.
         Path_::OpenOcd => &["fp_comparators_enabled", "software_breakpoints"],
     };
-    if path != Path_::ProbeRs && left["demcr"].as_u64().is_some_and(|d| d & 0x07F1 != 0) {
+    if !matches!(path, Path_::ProbeRs | Path_::ProbeRsV3) && left["demcr"].as_u64().is_some_and(|d| d & 0x07F1 != 0) {
         return Err(format!("{} ({path:?}): vector catch left on: DEMCR {} (stats {client})", s.name, left["demcr"]));
     }
     for key in keys {
@@ -206,6 +209,13 @@ fn every_stm32f407_scenario_through_probe_rs_reports_as_the_gdbstub_path() {
     run_all(Path_::ProbeRs);
 }
 
+/// The same through the BMP door at remote protocol v3: probe-rs then uses the probe's
+/// ADIv5 commands (DP/AP accesses and memory blocks) instead of raw SWD.
+#[test]
+fn every_stm32f407_scenario_through_probe_rs_on_bmp_protocol_v3_reports_as_the_gdbstub_path() {
+    run_all(Path_::ProbeRsV3);
+}
+
 #[test]
 fn every_stm32f407_scenario_through_pyocd_reports_as_the_gdbstub_path() {
     run_all(Path_::PyOcd);
@@ -241,7 +251,7 @@ fn capture_analyze_and_live_vectors_through_every_path() {
     let all = scenarios_of(&["c-psp-fp", "c-vtor-ram"]);
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for path in [Path_::ProbeRs, Path_::PyOcd, Path_::OpenOcd] {
+    for path in [Path_::ProbeRs, Path_::ProbeRsV3, Path_::PyOcd, Path_::OpenOcd] {
         for s in &all {
             let elf = root().join(&s.elf);
             let r = if s.kind == "vectors" {

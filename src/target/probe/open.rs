@@ -344,17 +344,51 @@ pub fn open(config: &ProbeConfig) -> Result<(Session, String), ProbeError> {
             message: error_chain(&e),
         })?;
     }
-    let attached = if config.connect_under_reset {
-        probe.attach_under_reset(target, Permissions::default())
-    } else {
-        probe.attach(target, Permissions::default())
-    };
+    let under_reset = config.connect_under_reset;
+    let attached = without_panics(move || {
+        if under_reset {
+            probe.attach_under_reset(target, Permissions::default())
+        } else {
+            probe.attach(target, Permissions::default())
+        }
+    })
+    .map_err(|panic| ProbeError::Attach {
+        chip: chip.clone(),
+        probe: shown.clone(),
+        message: format!("probe-rs gave up with a panic on what the probe answered ({panic})"),
+    })?;
     let session = attached.map_err(|e| ProbeError::Attach {
         chip: chip.clone(),
         probe: shown.clone(),
         message: error_chain(&e),
     })?;
     Ok((session, format!("probe-rs ({chip} via {shown})")))
+}
+
+/// Runs `f`, turning a panic in it into an error carrying the panic's message (and
+/// keeping the default hook from printing it meanwhile). probe-rs unwraps some of a
+/// probe's answers (0.32: `debug_port_start(..).unwrap()` in its Black Magic Probe
+/// driver), so a probe that answers what it does not expect would otherwise end the
+/// process with a panic.
+fn without_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let caught = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let keep = caught.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let what = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        if let Ok(mut m) = keep.lock() {
+            *m = format!("{what}{place}");
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|_| caught.lock().map(|m| m.clone()).unwrap_or_default())
 }
 
 fn is_permission(e: &(dyn std::error::Error + 'static)) -> bool {

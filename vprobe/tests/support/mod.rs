@@ -146,8 +146,15 @@ impl Vprobe {
 
     /// [`Vprobe::start`] with more of the vprobe's flags (`--latency-us N`).
     pub fn start_with(machine: &str, elf: &Path, door: &str, extra: &[String]) -> Vprobe {
+        Vprobe::start_env(machine, elf, door, extra, &[])
+    }
+
+    /// [`Vprobe::start_with`] with environment variables for the vprobe (its fault
+    /// injection).
+    pub fn start_env(machine: &str, elf: &Path, door: &str, extra: &[String], env: &[(&str, &str)]) -> Vprobe {
         let stats = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
+            .envs(env.iter().copied())
             .args(["--qemu", machine, &format!("--{door}"), "0", "--once", "--start-halted", "--elf"])
             .arg(elf)
             .arg("--stats")
