@@ -293,61 +293,70 @@ fn alignment(addr: u32, len: usize) -> u32 {
     }
 }
 
-/// `adiv5_mem_read`: CSW and TAR once, then DRW reads with auto-increment, TAR written
-/// again where the increment would wrap (every 1 KiB, the architecture's minimum).
+/// The MEM-AP accesses of one memory command, as the firmware's `adiv5_mem_read` and
+/// `adiv5_mem_write_sized` make them: CSW (size, single increment) and TAR once, then
+/// one DRW access per `1 << size_log2` bytes through `access(dap, index, address)`, TAR
+/// written again where the increment would wrap (every 1 KiB, the architecture's
+/// minimum). The first access that is not OK ends it.
+fn mem_accesses(
+    dap: &mut Dap,
+    apsel: u32,
+    csw: u32,
+    size_log2: u32,
+    addr: u32,
+    count: usize,
+    mut access: impl FnMut(&mut Dap, usize, u32) -> Ack,
+) -> Ack {
+    let ok = |ack: &Ack| matches!(ack, Ack::Ok);
+    let ack = ap_write(dap, apsel, 0x00, csw_for(csw, size_log2));
+    if !ok(&ack) {
+        return ack;
+    }
+    for i in 0..count {
+        let at = addr.wrapping_add((i << size_log2) as u32);
+        if i == 0 || at & 0x3FF == 0 {
+            let ack = dap.ap_write(0x04, at);
+            if !ok(&ack) {
+                return ack;
+            }
+        }
+        let ack = access(dap, i, at);
+        if !ok(&ack) {
+            return ack;
+        }
+    }
+    Ack::Ok
+}
+
+/// `!Am`: `data.len()` bytes from `addr`, in the widest accesses both allow.
 fn mem_read(dap: &mut Dap, apsel: u32, csw: u32, addr: u32, data: &mut [u8]) -> Ack {
     if data.is_empty() {
         return Ack::Ok;
     }
     let size_log2 = alignment(addr, data.len());
     let size = 1usize << size_log2;
-    let ack = ap_write(dap, apsel, 0x00, csw_for(csw, size_log2));
-    if !matches!(ack, Ack::Ok) {
-        return ack;
-    }
-    for (i, chunk) in data.chunks_mut(size).enumerate() {
-        let at = addr.wrapping_add((i * size) as u32);
-        if i == 0 || at & 0x3FF == 0 {
-            let ack = dap.ap_write(0x04, at);
-            if !matches!(ack, Ack::Ok) {
-                return ack;
-            }
-        }
+    let count = data.len() / size;
+    mem_accesses(dap, apsel, csw, size_log2, addr, count, |dap, i, at| {
         let (ack, word) = dap.ap_read(0x0C);
         if !matches!(ack, Ack::Ok) {
             return ack;
         }
         let lane = 8 * (at & 3);
-        for (j, b) in chunk.iter_mut().enumerate() {
+        for (j, b) in data[i * size..(i + 1) * size].iter_mut().enumerate() {
             *b = (word >> (lane + 8 * j as u32)) as u8;
         }
-    }
-    Ack::Ok
+        Ack::Ok
+    })
 }
 
-/// `adiv5_mem_write_sized`: as [`mem_read`], in accesses of `1 << align` bytes.
+/// `!AM`: `data` to `addr` in accesses of `1 << align` bytes.
 fn mem_write(dap: &mut Dap, apsel: u32, csw: u32, align: u32, addr: u32, data: &[u8]) -> Ack {
     let size = 1usize << align;
-    let ack = ap_write(dap, apsel, 0x00, csw_for(csw, align));
-    if !matches!(ack, Ack::Ok) {
-        return ack;
-    }
-    for (i, chunk) in data.chunks(size).enumerate() {
-        let at = addr.wrapping_add((i * size) as u32);
-        if i == 0 || at & 0x3FF == 0 {
-            let ack = dap.ap_write(0x04, at);
-            if !matches!(ack, Ack::Ok) {
-                return ack;
-            }
-        }
+    mem_accesses(dap, apsel, csw, align, addr, data.len() / size, |dap, i, at| {
         let mut word = 0u32;
-        for (j, b) in chunk.iter().enumerate() {
+        for (j, b) in data[i * size..(i + 1) * size].iter().enumerate() {
             word |= u32::from(*b) << (8 * ((at & 3) + j as u32));
         }
-        let ack = dap.ap_write(0x0C, word);
-        if !matches!(ack, Ack::Ok) {
-            return ack;
-        }
-    }
-    Ack::Ok
+        dap.ap_write(0x0C, word)
+    })
 }

@@ -160,28 +160,26 @@ fn run(tool: Tool, job: Job, latency_us: u64) -> Run {
     let isr = |target: &[String]| {
         isrscope().args(&isrscope_args[..1]).args(target).arg("--elf").arg(&elf).args(&isrscope_args[1..]).output().unwrap()
     };
+    // The client on a GDB server's port: isrscope, or gdb doing the same job.
+    let client = |remote: String| {
+        if tool.is_isrscope() {
+            isr(&["--gdb".to_string(), remote])
+        } else {
+            gdb(&elf, &remote, &gdb_commands(job, &stop_at, &dir.path().join("ram.bin")))
+        }
+    };
     let started = Instant::now();
     let out = match tool {
         Tool::IsrscopeChip | Tool::IsrscopeChipV3 => isr(&["--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector()].map(String::from)),
         Tool::IsrscopeOpenOcd | Tool::GdbOpenOcd => {
             let ocd = OpenOcd::start(vp.port).unwrap();
-            let remote = format!("localhost:{}", ocd.gdb_port);
-            let out = if tool.is_isrscope() {
-                isr(&["--gdb".to_string(), remote])
-            } else {
-                gdb(&elf, &remote, &gdb_commands(job, &stop_at, &dir.path().join("ram.bin")))
-            };
+            let out = client(format!("localhost:{}", ocd.gdb_port));
             drop(ocd);
             out
         }
         Tool::IsrscopePyOcd | Tool::GdbPyOcd => {
             let py = PyOcd::start(vp.port).unwrap();
-            let remote = format!("localhost:{}", py.port);
-            let out = if tool.is_isrscope() {
-                isr(&["--gdb".to_string(), remote])
-            } else {
-                gdb(&elf, &remote, &gdb_commands(job, &stop_at, &dir.path().join("ram.bin")))
-            };
+            let out = client(format!("localhost:{}", py.port));
             py.wait_exit();
             out
         }

@@ -597,13 +597,7 @@ impl Target for GdbTarget {
                 return Ok(());
             }
         }
-        self.forget_state();
-        // `c` and `s`, not vCont: every server has them, and asking `vCont?` costs a
-        // request on every connection.
-        self.conn.send(b"c", "resuming the core")?;
-        self.conn.stats_round_trip();
-        self.state = RunState::Running;
-        Ok(())
+        self.send_continue()
     }
 
     fn resume_unchecked(&mut self) -> Result<()> {
@@ -612,11 +606,7 @@ impl Target for GdbTarget {
             _ => return self.resume(),
         }
         self.put_down_all()?;
-        self.forget_state();
-        self.conn.send(b"c", "resuming the core")?;
-        self.conn.stats_round_trip();
-        self.state = RunState::Running;
-        Ok(())
+        self.send_continue()
     }
 
     fn step(&mut self) -> Result<StopReason> {
@@ -867,8 +857,6 @@ fn open(address: &Address, timeout: Duration) -> Result<Box<dyn Transport>> {
     }
 }
 
-/// FP_CTRL.NUM_CODE: NUM_CODE2 `[14:12]` above NUM_CODE1 `[7:4]`. `None` for a zero
-/// register (no FPB, or not readable as such).
 /// The annex QEMU's gdbstub generates for its coprocessor registers (none on an
 /// M-profile core): no other server serves one by this name.
 const QEMU_SYSREGS_ANNEX: &str = "system-registers.xml";
@@ -877,9 +865,11 @@ const QEMU_SYSREGS_ANNEX: &str = "system-registers.xml";
 /// every connection otherwise): the FP bank, which a fault report needs only when lazy
 /// FP stacking is pending, and QEMU's coprocessor registers.
 fn deferrable_annex(href: &str) -> bool {
-    href == QEMU_SYSREGS_ANNEX || ["vfp", "mve", "neon"].iter().any(|f| href.contains(f))
+    href == QEMU_SYSREGS_ANNEX || registers::is_fp_annex(href)
 }
 
+/// FP_CTRL.NUM_CODE: NUM_CODE2 `[14:12]` above NUM_CODE1 `[7:4]`. `None` for a zero
+/// register (no FPB, or not readable as such).
 fn fp_ctrl_num_code(fp_ctrl: u32) -> Option<u32> {
     if fp_ctrl == 0 {
         return None;

@@ -235,7 +235,7 @@ fn is_fp_register(name: &str) -> bool {
 
 /// An annex that holds FP (or vector) registers: read for [`is_fp_register`] names,
 /// leaving other deferred annexes (QEMU's system registers) unread.
-fn is_fp_annex(href: &str) -> bool {
+pub(super) fn is_fp_annex(href: &str) -> bool {
     ["vfp", "neon", "mve"].iter().any(|f| href.contains(f))
 }
 

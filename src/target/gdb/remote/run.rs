@@ -143,6 +143,17 @@ impl GdbTarget {
         Ok(())
     }
 
+    /// `c`, the core halted and nothing left to do before it runs. `c` and `s`, not
+    /// vCont: every server has them, and asking `vCont?` costs a request on every
+    /// connection.
+    pub(super) fn send_continue(&mut self) -> Result<()> {
+        self.forget_state();
+        self.conn.send(b"c", "resuming the core")?;
+        self.conn.stats_round_trip();
+        self.state = RunState::Running;
+        Ok(())
+    }
+
     /// One instruction, without the breakpoint dance.
     pub(super) fn raw_step(&mut self) -> Result<StopReason> {
         self.put_down_all()?;
