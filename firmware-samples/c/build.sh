@@ -26,6 +26,9 @@ core() {
 
 f407 busfault busfault.c
 f407 forced busfault.c -DLAB_BUSFAULT_DISABLED
+# Bench only (vprobe/tests/bench_doors.rs, not in the manifest): forced's fault after
+# about three seconds of running, timed by SysTick (scenarios/late_forced.c).
+f407 late-forced late_forced.c -DLAB_BUSFAULT_DISABLED -DLAB_DELAY_WRAPS=30u
 f407 undefinstr usagefault.c -DLAB_UF_UNDEFINSTR
 f407 invstate usagefault.c -DLAB_UF_INVSTATE
 f407 divbyzero usagefault.c -DLAB_UF_DIVBYZERO

@@ -6,6 +6,7 @@ pub mod dwarf;
 pub mod lab;
 pub mod manifest;
 pub mod oracle;
+pub mod probe_rs_dump;
 
 use std::path::PathBuf;
 

@@ -179,6 +179,7 @@ fn adiv5(dap: &mut Dap, head: &str, args: &str) -> String {
         return "&P0#".into();
     }
     let field = |from: usize, len: usize| args.get(from..from + len).and_then(parse_hex);
+    crate::core::trace(format_args!("bmp !{head}{args}"));
     let (Some(_index), Some(apsel)) = (field(0, 2), field(2, 2)) else { return "&P0#".into() };
     let apsel = apsel as u32;
     let bytes = |data: &[u8]| -> String {

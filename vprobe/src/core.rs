@@ -19,8 +19,9 @@ use std::time::Duration;
 use isrscope::target::{BreakpointKind, CoreState, StopReason, Target, TargetError};
 
 /// `ISRSCOPE_VPROBE_TRACE=1` logs the core's debug events (halts, runs, breakpoints,
-/// resets) on stderr.
-fn trace(what: std::fmt::Arguments) {
+/// resets) on stderr, and the BMP door's ADIv5 commands (what a client's round trips
+/// go to).
+pub(crate) fn trace(what: std::fmt::Arguments) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("ISRSCOPE_VPROBE_TRACE").is_some_and(|v| v == "1")) {
         eprintln!("vprobe: {what}");

@@ -210,7 +210,10 @@ impl Dap {
         if self.ctrl_stat & STICKYERR != 0 {
             return (Ack::Fault, 0);
         }
+        // No AP but AP0: its registers read as zero (IDR 0 ends a client's AP scan),
+        // and so does the RDBUFF that posts the read.
         if self.apsel() != 0 {
+            self.rdbuff = 0;
             return (Ack::Ok, 0);
         }
         let v = match self.ap_register(a) {

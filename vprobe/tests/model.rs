@@ -106,6 +106,11 @@ fn swd_line_reset_dpidr_power_up_and_posted_ap_reads() {
     assert_eq!(h.dp_read(&mut d, 0xC), (Ack::Ok, 0x2477_0011), "IDR from RDBUFF");
     let (_, base) = { h.ap_read(&mut d, 0x8); h.dp_read(&mut d, 0xC) };
     assert_eq!(base, 0xE00F_F003, "BASE: the ROM table");
+    // AP 1 does not exist: its IDR reads 0, RDBUFF too (a client's AP scan ends here;
+    // a stale RDBUFF once showed AP 0's IDR for every APSEL, and probe-rs scanned 256).
+    assert_eq!(h.dp_write(&mut d, 0x8, 0x0100_00F0), Ack::Ok);
+    h.ap_read(&mut d, 0xC);
+    assert_eq!(h.dp_read(&mut d, 0xC), (Ack::Ok, 0), "AP 1's IDR from RDBUFF");
     // A malformed request (the JTAG-to-SWD sequence) locks the port out: no answer
     // until the next line reset.
     for i in 0..16 {

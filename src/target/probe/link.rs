@@ -1,14 +1,13 @@
 //! The few core operations [`ProbeTarget`](super::ProbeTarget) needs from probe-rs, as
-//! a trait: a probe-rs [`Session`] implements it for real, and the tests implement it
+//! a trait: a probe-rs [`Core`] implements it for real, and the tests implement it
 //! with a simulated core that keeps probe-rs' quirks (DFSR read once, the PC moved
 //! past a BKPT when stepping off a breakpoint), so the target's control logic
 //! (stepping off breakpoints, vector catch, lockup, detach) is tested without a probe.
 
-use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use probe_rs::{
-    Core, CoreStatus, Error, MemoryInterface, RegisterId, Session, VectorCatchCondition,
+    Core, CoreStatus, Error, MemoryInterface, RegisterId, VectorCatchCondition,
 };
 
 /// One core, borrowed for a few operations.
@@ -37,20 +36,23 @@ pub trait CoreAccess {
 
 /// Where cores come from.
 pub trait Link {
-    fn core(&mut self) -> Result<Box<dyn CoreAccess + '_>, Error>;
+    fn core(&mut self) -> Result<&mut dyn CoreAccess, Error>;
 }
 
-/// A probe-rs session, core 0.
+/// Core 0 of a probe-rs [`Session`](probe_rs::Session), attached once for the session's life.
 ///
-/// Never dropped: probe-rs' generic shutdown sequence (run when a `Session` drops)
-/// writes DHCSR and DEMCR to 0, which resumes a core the user asked to keep halted and
-/// undoes the DEMCR isrscope restored on detach. The USB link closes when the process
-/// exits.
-pub struct SessionLink(pub ManuallyDrop<Session>);
+/// The session is leaked, never dropped: probe-rs' generic shutdown sequence (run when
+/// a `Session` drops) writes DHCSR and DEMCR to 0, which resumes a core the user asked
+/// to keep halted and undoes the DEMCR isrscope restored on detach. The USB link closes
+/// when the process exits. Leaking it also lets the one [`Core`] live as long: each
+/// `Session::core` builds the core's memory interface anew, four AP register accesses
+/// on the link (IDR, CSW and CFG read, CSW written): attaching per operation cost a
+/// fault report about 60 round trips (docs/performance.md, section 1b).
+pub struct SessionLink(pub Core<'static>);
 
 impl Link for SessionLink {
-    fn core(&mut self) -> Result<Box<dyn CoreAccess + '_>, Error> {
-        Ok(Box::new(self.0.core(0)?))
+    fn core(&mut self) -> Result<&mut dyn CoreAccess, Error> {
+        Ok(&mut self.0)
     }
 }
 

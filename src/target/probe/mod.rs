@@ -25,7 +25,6 @@ pub mod open;
 mod sim_tests;
 
 use std::collections::BTreeMap;
-use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant};
 
 use probe_rs::{CoreStatus, HaltReason, RegisterId, Session, VectorCatchCondition};
@@ -44,8 +43,14 @@ pub use open::{ProbeConfig, ProbeError, Protocol};
 const MEMORY_CACHE_LIMIT: usize = 4 << 20;
 /// The System region (SCS, debug registers) changes under a halted core: never cached.
 const UNCACHED_FROM: u32 = 0xE000_0000;
-/// How often a running core is polled while waiting for it to stop.
-const POLL: Duration = Duration::from_millis(5);
+/// How often a running core is polled while waiting for it to stop: at first after
+/// 1 ms, then twice as long each time up to 50 ms. A stop a few instructions away is
+/// seen at once; a long wait costs the link 20 status reads a second, where 5 ms
+/// polling cost 200 (each a round trip: a USB turnaround on a probe). Noticing a stop
+/// up to 50 ms late loses nothing: a breakpoint or vector catch holds the core where
+/// it stopped.
+const POLL_FIRST: Duration = Duration::from_millis(1);
+const POLL_MAX: Duration = Duration::from_millis(50);
 /// Bound for halts isrscope does on its own (lockup, detach, reset).
 const HALT_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -105,8 +110,10 @@ impl ProbeTarget {
 
     /// Wraps an attached session (core 0): learns the core's shape, its breakpoint
     /// units, and why it is stopped if it is.
-    pub fn from_session(mut session: Session, description: String) -> Result<Self> {
+    pub fn from_session(session: Session, description: String) -> Result<Self> {
         let doing = "inspecting the core after attaching";
+        // Leaked, never dropped (see `SessionLink`), so that this core lives as long.
+        let session: &'static mut Session = Box::leak(Box::new(session));
         let mut core = session
             .core(0)
             .map_err(|e| convert::target_error(e, doing))?;
@@ -123,8 +130,7 @@ impl ProbeTarget {
         })?;
         // An FPB revision probe-rs does not know leaves no breakpoint: say 0, not fail.
         let units = core.available_breakpoint_units().unwrap_or(0);
-        drop(core);
-        let link = Box::new(SessionLink(ManuallyDrop::new(session)));
+        let link = Box::new(SessionLink(core));
         Self::with_link(link, shape, units, description)
     }
 
@@ -137,13 +143,12 @@ impl ProbeTarget {
         description: String,
     ) -> Result<Self> {
         let doing = "reading the core's state after attaching";
-        let mut core = core_of(link.as_mut(), false, doing)?;
+        let core = core_of(link.as_mut(), false, doing)?;
         let state = match core.status().map_err(|e| convert::target_error(e, doing))? {
-            CoreStatus::Halted(reason) => RunState::Halted(convert_reason(core.as_mut(), reason)),
+            CoreStatus::Halted(reason) => RunState::Halted(convert_reason(core, reason)),
             CoreStatus::LockedUp => RunState::LockedUp,
             _ => RunState::Running,
         };
-        drop(core);
         let found_running = !matches!(state, RunState::Halted(_));
         let registers = convert::register_map(shape);
         let caps = Capabilities {
@@ -212,7 +217,7 @@ impl ProbeTarget {
         if wanted.is_empty() {
             return Ok(());
         }
-        let mut core = core_of(self.link.as_mut(), self.detached, "reading registers")?;
+        let core = core_of(self.link.as_mut(), self.detached, "reading registers")?;
         let mut packed: Option<u32> = None;
         let mut got: Vec<(String, u32)> = Vec::new();
         for (name, loc) in wanted {
@@ -261,7 +266,7 @@ impl ProbeTarget {
         let pc = self.read_register(reg::PC)? & !1;
         let catching = self.demcr_found.is_some();
         self.forget_state();
-        let mut core = core_of(self.link.as_mut(), self.detached, "single-stepping")?;
+        let core = core_of(self.link.as_mut(), self.detached, "single-stepping")?;
         // probe-rs steps off a breakpoint it halted at by itself (disabling the FPB for
         // the step; it also moves the PC past a BKPT that is no comparator's, so ours
         // must stay set then). Ours at a PC the core reached otherwise is lifted here.
@@ -291,8 +296,8 @@ impl ProbeTarget {
             core.read_reg(id)
                 .map_err(|e| convert::target_error(e, "reading the registers after a step"))
         };
-        let new_pc = read(core.as_mut(), 15)? & !1;
-        let xpsr = read(core.as_mut(), convert::XPSR_ID)?;
+        let new_pc = read(core, 15)? & !1;
+        let xpsr = read(core, convert::XPSR_ID)?;
         let reason = match status {
             CoreStatus::Halted(HaltReason::Exception) => StopReason::VectorCatch,
             // A caught fault during a step sets DFSR.VCATCH beside DFSR.HALTED.
@@ -304,7 +309,6 @@ impl ProbeTarget {
             _ if self.breakpoints.contains_key(&new_pc) => StopReason::Breakpoint { pc: new_pc },
             _ => StopReason::Step,
         };
-        drop(core);
         self.state = RunState::Halted(reason.clone());
         Ok(reason)
     }
@@ -312,19 +316,18 @@ impl ProbeTarget {
     /// Looks at the core once (it is not halted as far as isrscope knows) and keeps
     /// what it sees; `Some` when it stopped: halted (the reason read once) or locked up.
     fn poll(&mut self) -> Result<Option<StopReason>> {
-        let mut core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
+        let core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
         let status = core
             .status()
             .map_err(|e| convert::target_error(e, "polling the core"))?;
         let (state, stop) = match status {
             CoreStatus::Halted(reason) => {
-                let reason = convert_reason(core.as_mut(), reason);
+                let reason = convert_reason(core, reason);
                 (RunState::Halted(reason.clone()), Some(reason))
             }
             CoreStatus::LockedUp => (RunState::LockedUp, Some(StopReason::Lockup)),
             _ => (RunState::Running, None),
         };
-        drop(core);
         if state != self.state {
             self.forget_state();
         }
@@ -337,7 +340,7 @@ impl ProbeTarget {
         let mut first_error = None;
         let breakpoints = std::mem::take(&mut self.breakpoints);
         let demcr_found = self.demcr_found.take();
-        let mut core = core_of(self.link.as_mut(), self.detached, "detaching")?;
+        let core = core_of(self.link.as_mut(), self.detached, "detaching")?;
         for address in breakpoints.keys() {
             if let Err(e) = core.clear_hw_breakpoint(*address) {
                 first_error.get_or_insert(convert::target_error(
@@ -361,11 +364,10 @@ impl ProbeTarget {
     /// Lets the halted core run, without probe-rs' unconditional step.
     fn run(&mut self) -> Result<()> {
         self.forget_state();
-        let mut core = core_of(self.link.as_mut(), self.detached, "resuming the core")?;
+        let core = core_of(self.link.as_mut(), self.detached, "resuming the core")?;
         let go = dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN;
         core.write_word(dcb::DHCSR, go)
             .map_err(|e| convert::target_error(e, "resuming the core"))?;
-        drop(core);
         self.state = RunState::Running;
         // Lets probe-rs see the core running (its register access checks its status),
         // and keeps the reason if it stopped at once.
@@ -380,7 +382,7 @@ fn core_of<'a>(
     link: &'a mut dyn Link,
     detached: bool,
     doing: &str,
-) -> Result<Box<dyn CoreAccess + 'a>> {
+) -> Result<&'a mut dyn CoreAccess> {
     if detached {
         return Err(TargetError::Disconnected {
             doing: doing.into(),
@@ -413,8 +415,8 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let doing = format!("reading {} bytes at {address:#010x}", buf.len());
-        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
-        read_block(core.as_mut(), address, buf)
+        let core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        read_block(core, address, buf)
             .map_err(|e| convert::memory_error(e, address, buf.len(), &doing))?;
         if cacheable {
             if self.memory_cached + buf.len() > MEMORY_CACHE_LIMIT {
@@ -431,7 +433,7 @@ impl Target for ProbeTarget {
         self.memory.clear();
         self.memory_cached = 0;
         let doing = format!("writing {} bytes at {address:#010x}", data.len());
-        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        let core = core_of(self.link.as_mut(), self.detached, &doing)?;
         core.write(address, data)
             .map_err(|e| convert::memory_error(e, address, data.len(), &doing))
     }
@@ -477,7 +479,7 @@ impl Target for ProbeTarget {
             .location(name)
             .ok_or_else(|| TargetError::NoSuchRegister(name.into()))?;
         self.forget_state();
-        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        let core = core_of(self.link.as_mut(), self.detached, &doing)?;
         let (id, raw) = match loc {
             Location::Whole(id) => (id, value),
             Location::Packed { shift } => {
@@ -500,7 +502,7 @@ impl Target for ProbeTarget {
             return Ok(reason.clone());
         }
         let locked_up = self.state == RunState::LockedUp;
-        let mut core = core_of(self.link.as_mut(), self.detached, "halting the core")?;
+        let core = core_of(self.link.as_mut(), self.detached, "halting the core")?;
         core.halt(timeout)
             .map_err(|e| convert::target_error(e, "halting the core"))?;
         // probe-rs read DFSR while waiting for the halt and kept the reason: a core
@@ -510,10 +512,9 @@ impl Target for ProbeTarget {
             .map_err(|e| convert::target_error(e, "reading why the core halted"))?
         {
             _ if locked_up => StopReason::Lockup,
-            CoreStatus::Halted(r) => convert_reason(core.as_mut(), r),
+            CoreStatus::Halted(r) => convert_reason(core, r),
             _ => StopReason::Requested,
         };
-        drop(core);
         self.forget_state();
         self.state = RunState::Halted(reason.clone());
         Ok(reason)
@@ -552,15 +553,14 @@ impl Target for ProbeTarget {
             });
         }
         let doing = "reading the core's state";
-        let mut core = core_of(self.link.as_mut(), self.detached, doing)?;
+        let core = core_of(self.link.as_mut(), self.detached, doing)?;
         let status = core.status().map_err(|e| convert::target_error(e, doing))?;
         let mut reason = None;
         let state = convert::core_state(status, |r| {
-            let converted = convert_reason(core.as_mut(), r);
+            let converted = convert_reason(core, r);
             reason = Some(converted.clone());
             converted
         });
-        drop(core);
         let run_state = match (reason, &state) {
             // The halt reason was read (and DFSR cleared): keep it.
             (Some(reason), _) => RunState::Halted(reason),
@@ -576,6 +576,7 @@ impl Target for ProbeTarget {
 
     fn wait_for_stop(&mut self, timeout: Duration) -> Result<Option<StopReason>> {
         let deadline = Instant::now() + timeout;
+        let mut pause = POLL_FIRST;
         loop {
             match &self.state {
                 RunState::Halted(reason) => return Ok(Some(reason.clone())),
@@ -589,7 +590,8 @@ impl Target for ProbeTarget {
             if left.is_zero() {
                 return Ok(None);
             }
-            std::thread::sleep(POLL.min(left));
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(POLL_MAX);
         }
     }
 
@@ -616,7 +618,7 @@ impl Target for ProbeTarget {
             });
         }
         let units = self.units;
-        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        let core = core_of(self.link.as_mut(), self.detached, &doing)?;
         core.set_hw_breakpoint(address).map_err(|e| TargetError::Refused {
             doing: doing.clone(),
             message: format!(
@@ -634,7 +636,7 @@ impl Target for ProbeTarget {
             return Ok(());
         }
         let doing = format!("clear the breakpoint at {address:#010x}");
-        let mut core = core_of(self.link.as_mut(), self.detached, &doing)?;
+        let core = core_of(self.link.as_mut(), self.detached, &doing)?;
         core.clear_hw_breakpoint(address)
             .map_err(|e| convert::target_error(e, &doing))?;
         self.breakpoints.remove(&address);
@@ -649,7 +651,7 @@ impl Target for ProbeTarget {
         let doing = "setting vector catch (DEMCR)";
         let shape = self.shape;
         let saved = self.demcr_found;
-        let mut core = core_of(self.link.as_mut(), self.detached, doing)?;
+        let core = core_of(self.link.as_mut(), self.detached, doing)?;
         let demcr = core
             .read_word(dcb::DEMCR)
             .map_err(|e| convert::target_error(e, doing))?;
@@ -678,7 +680,7 @@ impl Target for ProbeTarget {
     fn reset(&mut self, halt: bool) -> Result<()> {
         self.forget_state();
         let addresses: Vec<u32> = self.breakpoints.keys().copied().collect();
-        let mut core = core_of(self.link.as_mut(), self.detached, "resetting the core")?;
+        let core = core_of(self.link.as_mut(), self.detached, "resetting the core")?;
         // A system reset clears FP_CTRL: our breakpoints are put back while halted at
         // the reset vector, before the core runs.
         core.reset_and_halt(HALT_TIMEOUT)
@@ -691,7 +693,6 @@ impl Target for ProbeTarget {
                 )
             })?;
         }
-        drop(core);
         self.state = RunState::Halted(StopReason::Other {
             description: "reset (halted at the reset vector)".into(),
         });
@@ -714,11 +715,20 @@ impl Target for ProbeTarget {
         // resumed only if it was running when isrscope attached (a core found halted,
         // by another debugger or under reset, stays halted: leave it as found).
         let restored = self.restore();
-        let resumed = if resume && halted && self.found_running {
+        let mut resumed = if resume && halted && self.found_running {
             self.run()
         } else {
             Ok(())
         };
+        // A core found running is left running as a board runs without a debugger:
+        // C_DEBUGEN clear (the CMSIS DebugCoreStop step; probe-rs' attach set it).
+        // Left set, a BKPT in the firmware (semihosting, panic-probe) would halt the
+        // core for good instead of raising a HardFault.
+        if resume && self.found_running && self.state == RunState::Running && resumed.is_ok() {
+            resumed = core_of(self.link.as_mut(), self.detached, "detaching")?
+                .write_word(dcb::DHCSR, dcb::DHCSR_DBGKEY)
+                .map_err(|e| convert::target_error(e, "releasing the core from debug (DHCSR.C_DEBUGEN)"));
+        }
         self.forget_state();
         self.detached = true;
         restored.and(resumed)

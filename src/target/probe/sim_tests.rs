@@ -51,6 +51,8 @@ struct Sim {
     /// The core locks up when it runs into this address.
     lockup_at: Option<u32>,
     resets: usize,
+    /// DHCSR.C_DEBUGEN cleared by a write of the key alone (it is set at attach).
+    debug_released: bool,
 }
 
 impl Sim {
@@ -108,8 +110,8 @@ impl Sim {
 struct SimLink(Rc<RefCell<Sim>>);
 
 impl Link for SimLink {
-    fn core(&mut self) -> Result<Box<dyn CoreAccess + '_>, Error> {
-        Ok(Box::new(self.clone()))
+    fn core(&mut self) -> Result<&mut dyn CoreAccess, Error> {
+        Ok(self)
     }
 }
 
@@ -206,6 +208,11 @@ impl CoreAccess for SimLink {
         if address == dcb::DEMCR {
             s.demcr = value;
         } else if address == dcb::DHCSR && value == dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN {
+            s.last = None;
+            s.run();
+        } else if address == dcb::DHCSR && value == dcb::DHCSR_DBGKEY {
+            // C_DEBUGEN clear: out of debug state, running as without a debugger.
+            s.debug_released = true;
             s.last = None;
             s.run();
         }
@@ -333,6 +340,7 @@ fn detach_keeps_a_core_found_halted_halted_even_when_asked_to_resume() {
     t.detach(true).unwrap();
     let s = sim.borrow();
     assert!(s.halted, "found halted, left halted");
+    assert!(!s.debug_released, "C_DEBUGEN kept: clearing it would resume the core");
     assert_eq!(s.pc(), 0x100, "not stepped or run");
     assert!(s.comparators.is_empty());
     assert_eq!(s.demcr, dcb::DEMCR_TRCENA);
@@ -368,6 +376,7 @@ fn detach_resumes_a_core_found_running_that_isrscope_halted() {
     t.detach(true).unwrap();
     let s = sim.borrow();
     assert!(!s.halted, "found running, resumed");
+    assert!(s.debug_released, "C_DEBUGEN cleared, as a board runs without a debugger");
     assert!(s.comparators.is_empty());
     assert_eq!(s.demcr, dcb::DEMCR_TRCENA);
 }
@@ -389,6 +398,7 @@ fn detach_without_resume_halts_a_core_found_running() {
     let (mut t, sim) = found_running();
     t.detach(false).unwrap();
     assert!(sim.borrow().halted, "--halt: stays halted");
+    assert!(!sim.borrow().debug_released, "halted needs C_DEBUGEN");
 }
 
 #[test]
