@@ -12,7 +12,7 @@ need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 for p in gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
-         gdb-multiarch rustc-web cargo-web rust-web-src tmux python3 clang lld openocd; do
+         gdb-multiarch rustc-web cargo-web rust-web-src tmux python3 clang lld openocd curl; do
   have "$p" || need_pkgs+=("$p")
 done
 

@@ -252,7 +252,11 @@ pub fn collect_with_backtrace(
         }
         let complete = matches!(
             bt.termination,
-            Termination::ResetHandler { .. } | Termination::BottomOfStack { .. } | Termination::ResetLr | Termination::OutermostFrame { .. }
+            Termination::ResetHandler { .. }
+                | Termination::BottomOfStack { .. }
+                | Termination::ResetLr
+                | Termination::OutermostFrame { .. }
+                | Termination::TaskEntry { .. }
         );
         if !complete {
             findings.push(Finding::new("unwind-incomplete", Severity::Warning, format!("the backtrace is incomplete: {}", bt.termination)));

@@ -41,7 +41,14 @@ pub(crate) struct Engine<'a, 't> {
     msp_seen: Vec<u32>,
     /// The frame address of an exception frame that could not be read.
     lost_frame: Option<u32>,
+    /// An RTOS's task-exit trap, which the kernel makes the return address of every task
+    /// function when it creates the task: (name, address).
+    task_exit: Option<(String, u32)>,
 }
+
+/// Task-exit traps: FreeRTOS' `portTASK_RETURN_ADDRESS` in every GCC/ARM port (unless
+/// configTASK_RETURN_ADDRESS names another).
+const TASK_EXIT_TRAPS: [&str; 1] = ["prvTaskExitError"];
 
 #[allow(clippy::large_enum_variant)] // one per step, moved at once
 enum Next {
@@ -75,6 +82,9 @@ impl<'a, 't> Engine<'a, 't> {
             on_psp: false,
             msp_seen: Vec::new(),
             lost_frame: None,
+            task_exit: TASK_EXIT_TRAPS
+                .iter()
+                .find_map(|n| image.symbols().by_name(n).map(|s| (s.name.clone(), s.address & !1))),
         }
     }
 
@@ -117,6 +127,14 @@ impl<'a, 't> Engine<'a, 't> {
             let lr_live = matches!(method, UnwindMethod::Registers | UnwindMethod::ExceptionFrame);
             match self.step(&regs, at, lr_live) {
                 Next::Continue(caller, how, next_kind) => {
+                    // A task function "called" from the kernel's task-exit trap: the
+                    // trap's address is the return address the kernel stacked when it
+                    // created the task, no call site. The task's entry is the end.
+                    if let (Some((exit, address)), Some(ra)) = (&self.task_exit, caller.pc()) {
+                        if ra & !1 == *address {
+                            break Termination::TaskEntry { function: function.unwrap_or_default(), exit: exit.clone() };
+                        }
+                    }
                     kind = next_kind;
                     method = how;
                     regs = caller;

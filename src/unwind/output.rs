@@ -125,6 +125,9 @@ pub enum Termination {
     BottomOfStack { sp: u32 },
     /// LR = 0xFFFFFFFF, the value reset leaves in LR.
     ResetLr,
+    /// An RTOS task's entry function: its return address is the kernel's task-exit trap
+    /// (FreeRTOS' `prvTaskExitError`), put there when the task was created.
+    TaskEntry { function: String, exit: String },
     /// CFI says the return address is undefined: the outermost frame by the compiler's word.
     OutermostFrame { pc: u32 },
     /// The same (PC, SP) twice: the stack is corrupt or the CFI is wrong.
@@ -149,6 +152,10 @@ impl fmt::Display for Termination {
             Termination::ResetHandler { function } => write!(f, "reached the reset handler ({function})"),
             Termination::BottomOfStack { sp } => write!(f, "reached the top of the stack (sp={sp:#010x})"),
             Termination::ResetLr => f.write_str("LR is 0xFFFFFFFF (the value after reset): end of the call chain"),
+            Termination::TaskEntry { function, exit } => write!(
+                f,
+                "reached the task's entry function ({function}): it returns into {exit}, set up when the task was created"
+            ),
             Termination::OutermostFrame { pc } => {
                 write!(f, "the debug info marks {pc:#010x} as the outermost frame (return address undefined)")
             }

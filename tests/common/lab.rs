@@ -26,9 +26,11 @@ impl Qemu {
             .stderr(stderr)
             .spawn()
             .expect("qemu-system-arm (run scripts/setup.sh)");
+        // The socket file appears at bind(), a moment before listen(): a client that
+        // connects in between is refused (seen under load). Wait for the listening state.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < deadline, "QEMU did not open {}", sock.display());
+        while !listening(&sock) {
+            assert!(Instant::now() < deadline, "QEMU did not listen on {}", sock.display());
             std::thread::sleep(Duration::from_millis(20));
         }
         Qemu { child, dir }
@@ -54,4 +56,16 @@ impl Drop for Qemu {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Is a unix socket listening at `path`? From /proc/net/unix: the flags column has
+/// __SO_ACCEPTCON (0x10000) for a listening socket; where that file cannot be read, the
+/// socket file's existence has to do.
+fn listening(path: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else { return path.exists() };
+    let want = path.to_string_lossy();
+    table.lines().skip(1).any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.len() >= 8 && cols[7] == want && u32::from_str_radix(cols[3], 16).is_ok_and(|f| f & 0x1_0000 != 0)
+    })
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the FreeRTOS lab samples into firmware-samples/build/freertos/<name>.elf:
+# FreeRTOS-Kernel V11.2.0 (fetch-kernel.sh), the lab's FreeRTOSConfig.h and the C lab's
+# startup and handlers, with arm-none-eabi-gcc. Idempotent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/fetch-kernel.sh"
+kernel="$here/../build/freertos-kernel"
+lab="$here/../c/common"
+out="$here/../build/freertos"
+mkdir -p "$out"
+CC=arm-none-eabi-gcc
+# The kernel is compiled as its makefiles do (no -Werror); the lab's code strictly.
+FLAGS=(-mthumb -g3 -O1 -ffreestanding -nostdlib -fno-common -I"$here" -I"$kernel/include" -I"$lab" -L"$lab")
+STRICT=(-Wall -Wextra -Werror -Wno-unused-parameter)
+
+# cm4f NAME SOURCE [EXTRA FLAGS...]: a sample on the STM32F407 (netduinoplus2), port ARM_CM4F.
+cm4f() {
+  local name=$1 src=$2; shift 2
+  local cpu=(-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 -I"$kernel/portable/GCC/ARM_CM4F")
+  local objs=()
+  local dir="$out/obj-$name"
+  mkdir -p "$dir"
+  for f in tasks.c queue.c list.c portable/GCC/ARM_CM4F/port.c portable/MemMang/heap_4.c; do
+    local o="$dir/$(basename "$f" .c).o"
+    $CC "${cpu[@]}" "${FLAGS[@]}" "$@" -c "$kernel/$f" -o "$o"
+    objs+=("$o")
+  done
+  $CC "${cpu[@]}" "${FLAGS[@]}" "${STRICT[@]}" "$@" -T stm32f407.ld \
+      "$lab/startup_stm32f407.c" "$lab/handlers.c" "$here/common.c" "$here/scenarios/$src" \
+      "${objs[@]}" -lc -lgcc -o "$out/$name.elf"
+}
+
+cm4f task-busfault task_busfault.c
+echo "built $(ls "$out"/*.elf | wc -l) FreeRTOS samples in $out"
