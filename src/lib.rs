@@ -15,6 +15,7 @@ pub mod coredump;
 pub mod debuginfo;
 pub mod model;
 pub mod report;
+pub mod rtos;
 pub mod target;
 pub mod tui;
 pub mod unwind;

@@ -38,6 +38,19 @@ struct Task {
     name: String,
     state: String,
     priority: u32,
+    /// (manifest) what a blocked task waits on: a word the description must hold.
+    #[serde(default)]
+    waits_on: Option<String>,
+    /// (manifest) a switched-out task's functions from its saved context.
+    #[serde(default)]
+    backtrace: Vec<String>,
+}
+
+/// One task of the firmware's own view: the manifest's fields and its stack high-water
+/// mark (uxTaskGetSystemState's usStackHighWaterMark, in words).
+struct Seen {
+    task: Task,
+    high_water_words: u32,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -64,20 +77,36 @@ fn state_name(n: u32) -> &'static str {
 
 /// The firmware's own view at the stop, read by gdb-multiarch from `lab_rtos_view`, and
 /// gdb's backtrace.
-fn firmware_view(s: &Scenario) -> (Vec<Task>, String) {
+fn firmware_view(s: &Scenario) -> (Vec<Seen>, String) {
     let qemu = Qemu::start(&s.machine, &elf(s));
-    let mut cmds = vec!["set language c".to_string(), format!("target remote {}", qemu.socket().display())];
-    cmds.push(format!("break *{}", s.stop_at));
-    cmds.push("continue".into());
+    let cmds = vec![
+        "set language c".to_string(),
+        format!("target remote {}", qemu.socket().display()),
+        format!("break *{}", s.stop_at),
+        "continue".into(),
+    ];
+    view_with(s, cmds)
+}
+
+/// The firmware's own view in a core file isrscope wrote (gdb-multiarch opens it).
+fn firmware_view_in(s: &Scenario, core: &Path) -> (Vec<Seen>, String) {
+    view_with(s, vec!["set language c".to_string(), format!("core-file {}", core.display())])
+}
+
+fn view_with(s: &Scenario, mut cmds: Vec<String>) -> (Vec<Seen>, String) {
     cmds.push("printf \"VIEW-COUNT %u\\n\", (unsigned)lab_rtos_view_count".into());
     for i in 0..10 {
         cmds.push(format!(
-            "printf \"VIEW-TASK %s %u %u\\n\", lab_rtos_view[{i}].pcTaskName ? lab_rtos_view[{i}].pcTaskName : \"-\", (unsigned)lab_rtos_view[{i}].eCurrentState, (unsigned)lab_rtos_view[{i}].uxCurrentPriority"
+            "printf \"VIEW-TASK %s %u %u %u\\n\", lab_rtos_view[{i}].pcTaskName ? lab_rtos_view[{i}].pcTaskName : \"-\", (unsigned)lab_rtos_view[{i}].eCurrentState, (unsigned)lab_rtos_view[{i}].uxCurrentPriority, (unsigned)lab_rtos_view[{i}].usStackHighWaterMark"
         ));
     }
     cmds.push("bt".into());
     cmds.push("kill".into());
     let raw = run_batch(&elf(s), &cmds);
+    parse_view(s, raw)
+}
+
+fn parse_view(s: &Scenario, raw: String) -> (Vec<Seen>, String) {
     let count: usize = raw
         .lines()
         .find_map(|l| l.strip_prefix("VIEW-COUNT "))
@@ -89,7 +118,16 @@ fn firmware_view(s: &Scenario) -> (Vec<Task>, String) {
         .take(count)
         .map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            Task { name: w[0].into(), state: state_name(w[1].parse().unwrap()).into(), priority: w[2].parse().unwrap() }
+            Seen {
+                task: Task {
+                    name: w[0].into(),
+                    state: state_name(w[1].parse().unwrap()).into(),
+                    priority: w[2].parse().unwrap(),
+                    waits_on: None,
+                    backtrace: Vec::new(),
+                },
+                high_water_words: w[3].parse().unwrap(),
+            }
         })
         .collect();
     (tasks, raw)
@@ -102,6 +140,24 @@ fn inspect(s: &Scenario) -> Value {
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, String::from_utf8_lossy(&out.stderr)))
+}
+
+fn without_waits(tasks: &[Task]) -> Vec<Task> {
+    tasks.iter().map(|t| Task { waits_on: None, backtrace: Vec::new(), ..t.clone() }).collect()
+}
+
+/// `isrscope capture` at the scenario's stop, into `dir`.
+fn capture(s: &Scenario, dir: &Path) -> PathBuf {
+    let core = dir.join("rtos.core");
+    let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["capture", "--qemu", &s.machine, "--timeout", "20", "--elf"])
+        .arg(elf(s))
+        .arg("-o")
+        .arg(&core)
+        .output()
+        .unwrap();
+    assert!(core.exists(), "{}: capture: {}", s.name, String::from_utf8_lossy(&out.stderr));
+    core
 }
 
 fn names(report: &Value) -> Vec<String> {
@@ -119,8 +175,9 @@ fn every_sample_stops_with_the_tasks_its_manifest_lists() {
     assert!(!all.is_empty());
     for s in &all {
         assert!(Path::new(&elf(s)).exists(), "{} is not built (firmware-samples/build.sh)", s.elf);
-        let (mut seen, raw) = firmware_view(s);
-        let mut wanted = s.tasks.clone();
+        let (seen, raw) = firmware_view(s);
+        let mut seen: Vec<Task> = seen.into_iter().map(|t| t.task).collect();
+        let mut wanted = without_waits(&s.tasks);
         seen.sort();
         wanted.sort();
         assert_eq!(seen, wanted, "{}: the firmware's own view of its tasks:\n{raw}", s.name);
@@ -143,4 +200,140 @@ fn the_running_task_unwinds_to_its_entry_function_and_ends_there() {
         let codes: Vec<&str> = r["findings"].as_array().into_iter().flatten().filter_map(|f| f["code"].as_str()).collect();
         assert!(!codes.contains(&"unwind-incomplete"), "{}: {codes:?}", s.name);
     }
+}
+
+/// isrscope's task list (the report's `tasks`, read from the kernel's lists with DWARF
+/// layouts; here from a captured core, so `capture`/`analyze` are covered) against the manifest (names, states, priorities, what the blocked wait on)
+/// and the firmware's own view: the stack high-water marks are the same where the task
+/// has not run since the firmware took its view, and no higher for the one that ran on
+/// to the fault (the exception frame, at least, went on its stack).
+#[test]
+fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
+    for s in &scenarios() {
+        // One stop for both views: a core isrscope captures, which gdb-multiarch reads
+        // the firmware's view from and `isrscope analyze` lists the tasks of (a task's
+        // stack depth changes from run to run with where the ticks land).
+        let dir = tempfile::tempdir().unwrap();
+        let core = capture(s, dir.path());
+        let out = Command::new(env!("CARGO_BIN_EXE_isrscope")).args(["analyze", "--format", "json", "--elf"]).arg(elf(s)).arg(&core).output().unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, String::from_utf8_lossy(&out.stderr)));
+        let list = &r["tasks"];
+        assert_eq!(list["kernel"], "FreeRTOS", "{}: {r}", s.name);
+        assert_eq!(list["problems"].as_array().map(Vec::len), Some(0), "{}: {list}", s.name);
+        let got: Vec<&Value> = list["tasks"].as_array().unwrap().iter().collect();
+        let mut ours: Vec<Task> = got
+            .iter()
+            .map(|t| Task {
+                name: t["name"].as_str().unwrap().into(),
+                state: t["state"].as_str().unwrap().into(),
+                priority: t["priority"].as_u64().unwrap() as u32,
+                waits_on: None,
+                backtrace: Vec::new(),
+            })
+            .collect();
+        let mut wanted = without_waits(&s.tasks);
+        ours.sort();
+        wanted.sort();
+        assert_eq!(ours, wanted, "{}: isrscope's tasks {list}", s.name);
+        for w in s.tasks.iter().filter(|t| t.waits_on.is_some()) {
+            let t = got.iter().find(|t| t["name"] == w.name.as_str()).unwrap();
+            let on = t["waiting_on"].as_str().unwrap_or("");
+            assert!(on.contains(w.waits_on.as_deref().unwrap()), "{}: {} waits on {on:?}", s.name, w.name);
+        }
+        let running = list["current"].as_u64();
+        assert_eq!(got.iter().find(|t| t["state"] == "running").and_then(|t| t["tcb"].as_u64()), running, "{}: pxCurrentTCB", s.name);
+        let (view, raw) = firmware_view_in(s, &core);
+        for v in &view {
+            let t = got.iter().find(|t| t["name"] == v.task.name.as_str()).unwrap();
+            let untouched = t["stack"]["untouched_bytes"].as_u64().unwrap_or_else(|| panic!("{}: no stack use for {t}", s.name)) as u32;
+            if v.task.state == "running" {
+                assert!(untouched <= v.high_water_words * 4, "{}: {}: {untouched} bytes untouched, the firmware saw {} words\n{raw}", s.name, v.task.name, v.high_water_words);
+            } else {
+                assert_eq!(untouched, v.high_water_words * 4, "{}: {}: the firmware's high-water mark\n{raw}", s.name, v.task.name);
+            }
+        }
+    }
+}
+
+/// Each switched-out task's backtrace, unwound from the context the port saved
+/// (R4-R11, EXC_RETURN, the hardware frame) through the same unwinder: the manifest's
+/// functions, ending at the task's entry function.
+#[test]
+fn every_switched_out_task_unwinds_from_its_saved_context() {
+    for s in &scenarios() {
+        let r = inspect(s);
+        let got = r["tasks"]["tasks"].as_array().unwrap();
+        for w in s.tasks.iter().filter(|t| !t.backtrace.is_empty()) {
+            let t = got.iter().find(|t| t["name"] == w.name.as_str()).unwrap();
+            let names: Vec<&str> = t["backtrace"].as_array().unwrap().iter().map(|f| f["function"].as_str().unwrap_or("??")).collect();
+            let wanted: Vec<&str> = w.backtrace.iter().map(String::as_str).collect();
+            assert!(is_subsequence(&wanted, &names), "{}: task {}: {names:?} does not hold {wanted:?}", s.name, w.name);
+            assert_eq!(names.last(), wanted.last(), "{}: task {}: {names:?}", s.name, w.name);
+            let end = t["backtrace_end"].as_str().unwrap_or("");
+            assert!(end.contains("task's entry function"), "{}: task {}: ends with {end:?}", s.name, w.name);
+            assert!(t["context"]["exc_return"].as_u64().is_some_and(|e| e & 0xF == 0xD), "{}: task {}: {t}", s.name, w.name);
+        }
+    }
+}
+
+
+/// Rewrites the 32-bit word at `address` in an ELF core file (the PT_LOAD that holds it).
+fn patch_core(core: &Path, address: u32, value: u32) {
+    use object::{Object, ObjectSegment};
+    let mut bytes = std::fs::read(core).unwrap();
+    let offset = {
+        let file = object::File::parse(&bytes[..]).unwrap();
+        let seg = file
+            .segments()
+            .find(|s| s.address() <= u64::from(address) && u64::from(address) + 4 <= s.address() + s.size())
+            .unwrap_or_else(|| panic!("no segment holds {address:#x}"));
+        (seg.file_range().0 + (u64::from(address) - seg.address())) as usize
+    };
+    bytes[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+    std::fs::write(core, bytes).unwrap();
+}
+
+/// A corrupt kernel gives findings and the tasks that could be read, never a hang: a
+/// list that claims 1,000 items, and a list whose item points back at itself.
+#[test]
+fn corrupt_kernel_lists_are_findings_not_hangs() {
+    let s = &scenarios()[0];
+    let image = isrscope::debuginfo::Image::open(elf(s)).unwrap();
+    let list = image.struct_layout(&["xLIST"]).unwrap();
+    let item = image.struct_layout(&["xLIST_ITEM"]).unwrap();
+    let sym = |n: &str| image.symbols().by_name(n).unwrap().address;
+    let dir = tempfile::tempdir().unwrap();
+    let core = capture(s, dir.path());
+    // The delayed list claims 1,000 items.
+    patch_core(&core, sym("xDelayedTaskList1") + list.offset("uxNumberOfItems").unwrap(), 1000);
+    // The suspended list's first item points at itself (its list end points at it).
+    let suspended = sym("xSuspendedTaskList");
+    let end = suspended + list.offset("xListEnd").unwrap();
+    let first = {
+        let d = isrscope::coredump::CoreDump::open(&core).unwrap();
+        let b = d.memory.get(end + item.offset("pxNext").unwrap(), 4).unwrap();
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    };
+    patch_core(&core, first + item.offset("pxNext").unwrap(), first);
+    patch_core(&core, suspended + list.offset("uxNumberOfItems").unwrap(), 2);
+    let started = std::time::Instant::now();
+    let out = Command::new("timeout")
+        .arg("30")
+        .arg(env!("CARGO_BIN_EXE_isrscope"))
+        .args(["analyze", "--format", "json", "--elf"])
+        .arg(elf(s))
+        .arg(&core)
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "analyze took {:?}", started.elapsed());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(12), "the BusFault's exit code: {}", String::from_utf8_lossy(&out.stderr));
+    let problems: Vec<&str> = r["tasks"]["problems"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+    assert!(problems.iter().any(|p| p.contains("xDelayedTaskList1") && p.contains("1000")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("xSuspendedTaskList") && p.contains("cycle")), "{problems:?}");
+    let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(codes.contains(&"rtos-tasks-incomplete"), "{codes:?}");
+    // What could be read still is: the running task and the ready ones.
+    let names: Vec<&str> = r["tasks"]["tasks"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(names.contains(&"worker") && names.contains(&"IDLE"), "{names:?}");
 }

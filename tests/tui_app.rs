@@ -32,6 +32,7 @@ fn report(pc: u32, r0: u32) -> Report {
         backtrace_end: None,
         findings: vec![],
         outcome: Outcome::NoFault,
+        tasks: None,
     }
 }
 

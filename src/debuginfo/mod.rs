@@ -11,6 +11,7 @@ mod image;
 mod layout;
 mod symbolize;
 mod symbols;
+pub mod types;
 
 pub use bytes::{Reader, SharedBytes};
 pub use code::CodeMap;

@@ -287,6 +287,12 @@ pub fn collect_with_backtrace(
     };
     let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), svc.as_ref(), &entries, backtrace.as_ref());
 
+    let tasks = image.and_then(|i| crate::rtos::freertos::read(target, i));
+    if let Some(t) = &tasks {
+        for p in &t.problems {
+            findings.push(Finding::new("rtos-tasks-incomplete", Severity::Warning, format!("{}: {p}", t.kernel)));
+        }
+    }
     let caps = target.capabilities();
     let report = Report {
         schema: SCHEMA_VERSION,
@@ -307,6 +313,7 @@ pub fn collect_with_backtrace(
         backtrace_end: backtrace.as_ref().map(|bt| bt.termination.to_string()),
         findings,
         outcome,
+        tasks,
     };
     Ok((report, backtrace))
 }

@@ -44,6 +44,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The fault class behind the exit code.
     pub outcome: Outcome,
+    /// The RTOS's tasks (FreeRTOS), when the firmware has a kernel isrscope knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<crate::rtos::TaskList>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -231,6 +234,7 @@ impl Report {
             svc: None,
             backtrace: Vec::new(),
             backtrace_end: None,
+            tasks: None,
             findings: vec![Finding::new(
                 "lockup",
                 Severity::Error,

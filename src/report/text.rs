@@ -126,6 +126,45 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
 
+    if let Some(list) = &report.tasks {
+        let _ = writeln!(o, "\n{}", st.bold(&format!("Tasks ({})", list.kernel)));
+        for t in &list.tasks {
+            let mut line = format!("  {:<12} {:<9} prio {}", t.name, t.state.as_str(), t.priority);
+            if let Some(b) = t.base_priority.filter(|&b| b != t.priority) {
+                line.push_str(&format!(" (base {b})"));
+            }
+            line.push_str(&format!("  tcb {:#010x}", t.tcb));
+            if let Some(w) = &t.waiting_on {
+                line.push_str(&format!("  waits on {w}"));
+            }
+            if let Some(tick) = t.wakes_at {
+                line.push_str(&format!(" until tick {tick}"));
+            }
+            if let Some(u) = t.stack.untouched_bytes {
+                line.push_str(&format!("  stack {:#010x}, {u} bytes never used", t.stack.base));
+            }
+            let _ = writeln!(o, "{line}");
+            if Some(t.tcb) == list.current {
+                let _ = writeln!(o, "      {}", st.dim("(running: its call stack is the backtrace above)"));
+            }
+            for f in &t.backtrace {
+                let name = f.function.as_deref().unwrap_or("??");
+                let inl = if f.inlined { " [inlined]" } else { "" };
+                match (&f.file, f.line) {
+                    (Some(file), Some(l)) => {
+                        let _ = writeln!(o, "      {:#010x} {name}{inl} at {file}:{l}", f.pc);
+                    }
+                    _ => {
+                        let _ = writeln!(o, "      {:#010x} {name}{inl}", f.pc);
+                    }
+                }
+            }
+            if let (Some(end), false) = (&t.backtrace_end, t.backtrace.is_empty()) {
+                let _ = writeln!(o, "      {}", st.dim(&format!("({end})")));
+            }
+        }
+    }
+
     if !report.registers.is_empty() {
         let _ = writeln!(o, "\n{}", st.bold("Registers"));
         let order = [
