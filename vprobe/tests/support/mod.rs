@@ -41,11 +41,18 @@ pub struct OpenOcd {
 
 impl OpenOcd {
     pub fn start(vprobe_port: u16) -> Result<OpenOcd, String> {
+        OpenOcd::start_with(vprobe_port, &[])
+    }
+
+    /// [`OpenOcd::start`] with more configuration commands (`-c`), run after the
+    /// repository's configuration, e.g. `stm32f4.cpu configure -rtos FreeRTOS`.
+    pub fn start_with(vprobe_port: u16, commands: &[&str]) -> Result<OpenOcd, String> {
         let gdb_port = free_port();
         let mut child = Command::new("openocd")
             .arg("-f")
             .arg(root().join("vprobe/openocd/stm32f4-vprobe.cfg"))
             .args(["-c", &format!("remote_bitbang port {vprobe_port}"), "-c", &format!("gdb_port {gdb_port}")])
+            .args(commands.iter().flat_map(|c| ["-c", c]))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,87 @@
+//! The FreeRTOS lab's tasks against an independent oracle: gdb-multiarch through
+//! OpenOCD 0.12 with `-rtos FreeRTOS`, on the virtual probe's remote_bitbang door. At the
+//! sample's stop, OpenOCD's thread list (`info threads`) must hold the same tasks as
+//! isrscope's report (through the same OpenOCD), and each switched-out task's `bt`
+//! (OpenOCD decodes the saved context itself) the same functions as isrscope's task
+//! backtrace, up to the task's entry function, where gdb goes on into the function
+//! before prvTaskExitError (docs/rtos.md).
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::{OpenOcd, Vprobe, isrscope, root};
+
+/// gdb's view of every thread: (thread name as OpenOCD gives it, its backtrace's functions).
+fn gdb_threads(elf: &std::path::Path, port: u16) -> (Vec<(String, Vec<String>)>, String) {
+    let out = Command::new("timeout")
+        .args(["120", "gdb-multiarch", "-batch", "-nx"])
+        .arg(elf)
+        .args(["-ex", &format!("target remote localhost:{port}")])
+        .args(["-ex", "break *BusFault_Handler", "-ex", "continue", "-ex", "info threads", "-ex", "thread apply all bt", "-ex", "detach"])
+        .output()
+        .unwrap();
+    let raw = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let mut threads: Vec<(String, Vec<String>)> = Vec::new();
+    for line in raw.lines() {
+        // "Thread 3 (Thread 536873856 "sensor" (Name: sensor, State: Blocked)):" and
+        // gdb 13's variants: the task name is what OpenOCD puts in quotes.
+        if line.starts_with("Thread ") && line.trim_end().ends_with(':') {
+            let name = line.split('"').nth(1).unwrap_or("?").to_string();
+            threads.push((name, Vec::new()));
+        } else if let (Some(t), true) = (threads.last_mut(), line.starts_with('#')) {
+            // "#1  0x080002de in sensor_task (arg=...) at ..." or "#0  xQueueReceive (...) at"
+            let rest = line.split_whitespace().skip(1).collect::<Vec<_>>();
+            let f = if rest.get(1) == Some(&"in") { rest.get(2) } else { rest.first() };
+            if let Some(f) = f {
+                t.1.push(f.to_string());
+            }
+        }
+    }
+    (threads, raw)
+}
+
+#[test]
+fn openocd_rtos_freertos_sees_the_tasks_isrscope_reports() {
+    let elf = root().join("firmware-samples/build/freertos/task-busfault.elf");
+    // isrscope through OpenOCD (plain configuration): the report's tasks.
+    let vp = Vprobe::start("netduinoplus2", &elf, "bitbang");
+    let ocd = OpenOcd::start(vp.port).unwrap();
+    let out = isrscope()
+        .args(["inspect", "--gdb", &format!("localhost:{}", ocd.gdb_port), "--timeout", "30", "--format", "json", "--elf"])
+        .arg(&elf)
+        .output()
+        .unwrap();
+    drop(ocd);
+    drop(vp);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let ours = r["tasks"]["tasks"].as_array().unwrap().clone();
+
+    // gdb through OpenOCD with -rtos FreeRTOS, on a fresh run of the same firmware.
+    let vp = Vprobe::start("netduinoplus2", &elf, "bitbang");
+    let ocd = OpenOcd::start_with(vp.port, &["stm32f4.cpu configure -rtos FreeRTOS"]).unwrap();
+    let (threads, raw) = gdb_threads(&elf, ocd.gdb_port);
+    drop(ocd);
+
+    let mut names: Vec<&str> = threads.iter().map(|(n, _)| n.as_str()).collect();
+    let mut our_names: Vec<&str> = ours.iter().filter_map(|t| t["name"].as_str()).collect();
+    names.sort();
+    our_names.sort();
+    assert_eq!(names, our_names, "OpenOCD's threads against isrscope's tasks:\n{raw}");
+    let mut compared = 0;
+    for t in &ours {
+        let name = t["name"].as_str().unwrap();
+        // IDLE is preempted wherever the tick lands: its frames differ from run to run.
+        if name == "IDLE" || t["backtrace"].as_array().unwrap().is_empty() {
+            continue;
+        }
+        let ours: Vec<&str> = t["backtrace"].as_array().unwrap().iter().filter_map(|f| f["function"].as_str()).collect();
+        let gdb = &threads.iter().find(|(n, _)| n == name).unwrap().1;
+        // gdb's list goes on past the task's entry (the function before prvTaskExitError).
+        assert!(gdb.len() >= ours.len() && gdb[..ours.len()].iter().zip(&ours).all(|(g, o)| g == o), "task {name}: OpenOCD+gdb {gdb:?}, isrscope {ours:?}\n{raw}");
+        eprintln!("task {name}: isrscope {ours:?}, OpenOCD+gdb {gdb:?}");
+        compared += 1;
+    }
+    assert_eq!(compared, 3, "sensor, logger and spare compared:\n{raw}");
+}
