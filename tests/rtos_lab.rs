@@ -44,6 +44,9 @@ struct Task {
     /// (manifest) a switched-out task's functions from its saved context.
     #[serde(default)]
     backtrace: Vec<String>,
+    /// (manifest) the port saved S16-S31 and an extended frame for the task.
+    #[serde(default)]
+    fp_context: Option<bool>,
 }
 
 /// One task of the firmware's own view: the manifest's fields and its stack high-water
@@ -125,6 +128,7 @@ fn parse_view(s: &Scenario, raw: String) -> (Vec<Seen>, String) {
                     priority: w[2].parse().unwrap(),
                     waits_on: None,
                     backtrace: Vec::new(),
+                    fp_context: None,
                 },
                 high_water_words: w[3].parse().unwrap(),
             }
@@ -143,7 +147,7 @@ fn inspect(s: &Scenario) -> Value {
 }
 
 fn without_waits(tasks: &[Task]) -> Vec<Task> {
-    tasks.iter().map(|t| Task { waits_on: None, backtrace: Vec::new(), ..t.clone() }).collect()
+    tasks.iter().map(|t| Task { waits_on: None, backtrace: Vec::new(), fp_context: None, ..t.clone() }).collect()
 }
 
 /// `isrscope capture` at the scenario's stop, into `dir`.
@@ -229,6 +233,7 @@ fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
                 priority: t["priority"].as_u64().unwrap() as u32,
                 waits_on: None,
                 backtrace: Vec::new(),
+                fp_context: None,
             })
             .collect();
         let mut wanted = without_waits(&s.tasks);
@@ -272,6 +277,11 @@ fn every_switched_out_task_unwinds_from_its_saved_context() {
             let end = t["backtrace_end"].as_str().unwrap_or("");
             assert!(end.contains("task's entry function"), "{}: task {}: ends with {end:?}", s.name, w.name);
             assert!(t["context"]["exc_return"].as_u64().is_some_and(|e| e & 0xF == 0xD), "{}: task {}: {t}", s.name, w.name);
+            if let Some(fp) = w.fp_context {
+                // EXC_RETURN bit 4 clear: S16-S31 saved and an extended frame.
+                assert_eq!(t["context"]["fp"], fp, "{}: task {}: {t}", s.name, w.name);
+                assert_eq!(t["context"]["exc_return"].as_u64().map(|e| e & 0x10 == 0), Some(fp), "{}: task {}: {t}", s.name, w.name);
+            }
         }
     }
 }

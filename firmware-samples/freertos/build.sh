@@ -32,4 +32,5 @@ cm4f() {
 }
 
 cm4f task-busfault task_busfault.c
+cm4f isr-over-task isr_over_task.c
 echo "built $(ls "$out"/*.elf | wc -l) FreeRTOS samples in $out"

@@ -134,6 +134,9 @@ pub fn render(report: &Report, color: bool) -> String {
                 line.push_str(&format!(" (base {b})"));
             }
             line.push_str(&format!("  tcb {:#010x}", t.tcb));
+            if t.context.as_ref().is_some_and(|c| c.fp) {
+                line.push_str("  FPU context (S16-S31) saved");
+            }
             if let Some(w) = &t.waiting_on {
                 line.push_str(&format!("  waits on {w}"));
             }
