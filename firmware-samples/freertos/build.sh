@@ -33,4 +33,5 @@ cm4f() {
 
 cm4f task-busfault task_busfault.c
 cm4f isr-over-task isr_over_task.c
+cm4f stack-overflow-hook stack_overflow_hook.c
 echo "built $(ls "$out"/*.elf | wc -l) FreeRTOS samples in $out"

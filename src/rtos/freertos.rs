@@ -391,3 +391,24 @@ impl Walk<'_> {
         Some(b.iter().position(|&c| c != STACK_FILL).unwrap_or(b.len()) as u32)
     }
 }
+
+/// When the core stands at the entry of FreeRTOS' stack overflow hook
+/// (`vApplicationStackOverflowHook(TaskHandle_t, char *)`, called from the context
+/// switch when configCHECK_FOR_STACK_OVERFLOW finds a task's stack overrun), the task it
+/// names: its handle in R0 and its name from R1, as the hook's arguments arrive.
+pub fn overflow_hook_entered(target: &mut dyn Target, image: &Image, registers: &Registers) -> Option<(u32, String)> {
+    let hook = image.symbols().by_name("vApplicationStackOverflowHook")?.address & !1;
+    if registers.get("pc")? & !1 != hook {
+        return None;
+    }
+    let tcb = registers.get("r0")?;
+    let mut b = [0u8; 32];
+    let name = match registers.get("r1").map(|p| target.read_memory(p, &mut b)) {
+        Some(Ok(())) => {
+            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+            String::from_utf8_lossy(&b[..end]).into_owned()
+        }
+        _ => String::new(),
+    };
+    Some((tcb, name))
+}
