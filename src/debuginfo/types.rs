@@ -45,14 +45,21 @@ impl Image {
     /// typedef is one of `names`, searching every compilation unit. `None` without
     /// DWARF or without such a structure.
     pub fn struct_layout(&self, names: &[&str]) -> Option<StructLayout> {
+        self.struct_layouts(&[names]).pop().flatten()
+    }
+
+    /// [`Image::struct_layout`] for several structures in one pass over the DWARF: one
+    /// result per entry of `wanted`, each a list of the names it may go by.
+    pub fn struct_layouts(&self, wanted: &[&[&str]]) -> Vec<Option<StructLayout>> {
+        let mut found: Vec<Option<StructLayout>> = vec![None; wanted.len()];
         if !self.has_debug_info() {
-            return None;
+            return found;
         }
         let load = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
             let bytes = self.debug_sections.get(id.name()).cloned().unwrap_or_else(SharedBytes::empty);
             Ok(EndianReader::new(bytes, RunTimeEndian::Little))
         };
-        let dwarf = gimli::Dwarf::load(load).ok()?;
+        let Ok(dwarf) = gimli::Dwarf::load(load) else { return found };
         let mut headers = dwarf.units();
         while let Ok(Some(header)) = headers.next() {
             let Ok(unit) = dwarf.unit(header) else { continue };
@@ -63,16 +70,17 @@ impl Image {
                     continue;
                 }
                 let Some(name) = die_name(&dwarf, &unit, e) else { continue };
-                if !names.contains(&name.as_str()) {
+                let Some(i) = (0..wanted.len()).find(|&i| found[i].is_none() && wanted[i].contains(&name.as_str())) else {
                     continue;
-                }
+                };
                 let offset = if tag == gimli::DW_TAG_typedef { strip_to_struct(&unit, e.offset()) } else { Some(e.offset()) };
-                if let Some(layout) = offset.and_then(|o| read_struct(&dwarf, &unit, o, &name)) {
-                    return Some(layout);
+                found[i] = offset.and_then(|o| read_struct(&dwarf, &unit, o, &name));
+                if found.iter().all(Option::is_some) {
+                    return found;
                 }
             }
         }
-        None
+        found
     }
 }
 

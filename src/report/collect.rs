@@ -104,10 +104,11 @@ pub fn collect_with_backtrace(
     let active = ExceptionNumber::from_xpsr(xpsr);
     let exception = (!active.is_thread()).then_some(active);
 
-    let backtrace = match image {
-        Some(image) => {
+    // One CFI index for the report: the core's backtrace and every RTOS task's.
+    let mut unwinder = image.map(unwind::Unwinder::new);
+    let backtrace = match &mut unwinder {
+        Some(unwinder) => {
             let mut uopts = UnwindOptions { profile, registers: Some(registers.clone()), ..UnwindOptions::default() };
-            let mut unwinder = unwind::Unwinder::new(image);
             let mut result = unwinder.unwind(target, &uopts);
             // The FP bank is read only when a frame needs it (lazy stacking pending: the
             // unwinder read FPCCR because it met an extended frame), then the stack is
@@ -287,7 +288,10 @@ pub fn collect_with_backtrace(
     };
     let summary = summarize(opts.preface.as_deref(), exception, fault.as_ref(), svc.as_ref(), &entries, backtrace.as_ref());
 
-    let tasks = image.and_then(|i| crate::rtos::freertos::read(target, i));
+    let mut tasks = image.and_then(|i| crate::rtos::freertos::read(target, i));
+    if let (Some(list), Some(unwinder)) = (&mut tasks, &mut unwinder) {
+        unwind_tasks(target, unwinder, profile, list);
+    }
     if let Some(t) = &tasks {
         for p in &t.problems {
             findings.push(Finding::new("rtos-tasks-incomplete", Severity::Warning, format!("{}: {p}", t.kernel)));
@@ -431,6 +435,21 @@ fn exception_frame(e: &unwind::ExceptionEntry, image: Option<&Image>) -> Option<
             fpscr: fp.fpscr,
         }),
     })
+}
+
+/// Each switched-out task's backtrace, from the registers its saved context holds.
+fn unwind_tasks(target: &mut dyn Target, unwinder: &mut unwind::Unwinder, profile: Option<Profile>, list: &mut crate::rtos::TaskList) {
+    for t in &mut list.tasks {
+        let Some(context) = &t.context else { continue };
+        let opts = UnwindOptions { max_depth: 64, profile, registers: Some(context.registers.clone()) };
+        match unwinder.unwind(target, &opts) {
+            Ok(bt) => {
+                t.backtrace = bt.frames.iter().map(backtrace_entry).collect();
+                t.backtrace_end = Some(bt.termination.to_string());
+            }
+            Err(e) => list.problems.push(format!("task {}: {e}", t.name)),
+        }
+    }
 }
 
 fn backtrace_entry(frame: &Frame) -> BacktraceEntry {

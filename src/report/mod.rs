@@ -177,7 +177,7 @@ pub struct CauseDetail {
 }
 
 /// One backtrace line: a function (possibly inlined) or an exception entry.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BacktraceEntry {
     /// "frame" or "exception".
     pub kind: String,

@@ -150,17 +150,14 @@ pub fn render(report: &Report, color: bool) -> String {
             if Some(t.tcb) == list.current {
                 let _ = writeln!(o, "      {}", st.dim("(running: its call stack is the backtrace above)"));
             }
-            for f in &t.backtrace {
-                let name = f.function.as_deref().unwrap_or("??");
-                let inl = if f.inlined { " [inlined]" } else { "" };
-                match (&f.file, f.line) {
-                    (Some(file), Some(l)) => {
-                        let _ = writeln!(o, "      {:#010x} {name}{inl} at {file}:{l}", f.pc);
-                    }
-                    _ => {
-                        let _ = writeln!(o, "      {:#010x} {name}{inl}", f.pc);
-                    }
-                }
+            // The report's own backtrace lines, indented under the task.
+            let mut lines = String::new();
+            let mut n = 0;
+            for e in &t.backtrace {
+                render_entry(&mut lines, st, &mut n, e);
+            }
+            for l in lines.lines() {
+                let _ = writeln!(o, "    {l}");
             }
             if let (Some(end), false) = (&t.backtrace_end, t.backtrace.is_empty()) {
                 let _ = writeln!(o, "      {}", st.dim(&format!("({end})")));

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::debuginfo::types::StructLayout;
 use crate::debuginfo::{Image, SymbolKind};
+use crate::report::BacktraceEntry;
 use crate::target::{Registers, Target};
-use crate::unwind::{Frame, UnwindOptions, Unwinder};
 
 /// No kernel has more tasks than this on a microcontroller; a longer walk is corruption.
 const MAX_TASKS: usize = 256;
@@ -61,8 +61,9 @@ pub struct Task {
     /// task, whose context is live).
     pub context: Option<SavedContext>,
     /// The task's call stack from its saved context, innermost first (the running
-    /// task's is the report's backtrace).
-    pub backtrace: Vec<TaskFrame>,
+    /// task's is the report's backtrace); filled in by the report, with the report's
+    /// unwinder.
+    pub backtrace: Vec<BacktraceEntry>,
     /// Why that backtrace ends.
     pub backtrace_end: Option<String>,
 }
@@ -80,16 +81,9 @@ pub struct SavedContext {
     pub exc_return: Option<u32>,
     /// S16-S31 saved and an extended frame (the task had used the FPU).
     pub fp: bool,
-}
-
-/// One frame of a task's backtrace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TaskFrame {
-    pub pc: u32,
-    pub function: Option<String>,
-    pub file: Option<String>,
-    pub line: Option<u32>,
-    pub inlined: bool,
+    /// Every register the task resumes with, to unwind it from.
+    #[serde(skip)]
+    pub registers: Registers,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -128,12 +122,11 @@ struct Layouts {
 pub fn read(target: &mut dyn Target, image: &Image) -> Option<TaskList> {
     let syms = image.symbols();
     let current_sym = syms.by_name("pxCurrentTCB")?.address;
-    let layouts = Layouts {
-        tcb: image.struct_layout(&["tskTaskControlBlock", "TCB_t"])?,
-        list: image.struct_layout(&["xLIST", "List_t"])?,
-        item: image.struct_layout(&["xLIST_ITEM", "ListItem_t"])?,
-        queue: image.struct_layout(&["QueueDefinition", "Queue_t"]),
-    };
+    let mut found = image
+        .struct_layouts(&[&["tskTaskControlBlock", "TCB_t"], &["xLIST", "List_t"], &["xLIST_ITEM", "ListItem_t"], &["QueueDefinition", "Queue_t"]])
+        .into_iter();
+    let mut next = || found.next().flatten();
+    let layouts = Layouts { tcb: next()?, list: next()?, item: next()?, queue: next() };
     let mut w = Walk { target, image, l: &layouts, problems: Vec::new(), tasks: Vec::new() };
     let current = w.word(current_sym).filter(|&c| c != 0);
     let scheduler_running = syms.by_name("xSchedulerRunning").and_then(|s| w.word(s.address)).map(|v| v != 0);
@@ -159,7 +152,6 @@ pub fn read(target: &mut dyn Target, image: &Image) -> Option<TaskList> {
     let mut tasks = std::mem::take(&mut w.tasks);
     // The FPU ports (ARM_CM4F, ARM_CM7) save the task's EXC_RETURN beside R4-R11.
     let fp_port = syms.by_name("vPortEnableVFP").is_some();
-    let mut unwinder = Unwinder::new(image);
     for t in &mut tasks {
         if Some(t.tcb) == current && t.state == TaskState::Ready {
             t.state = TaskState::Running;
@@ -167,31 +159,9 @@ pub fn read(target: &mut dyn Target, image: &Image) -> Option<TaskList> {
         if Some(t.tcb) == current {
             continue;
         }
-        let Some((regs, context)) = w.saved_context(t.stack.top_of_stack, fp_port) else {
+        t.context = w.saved_context(t.stack.top_of_stack, fp_port);
+        if t.context.is_none() {
             w.problems.push(format!("task {}: its saved context at {:#010x} is unreadable", t.name, t.stack.top_of_stack));
-            continue;
-        };
-        t.context = Some(context);
-        let opts = UnwindOptions { max_depth: 64, profile: None, registers: Some(regs) };
-        match unwinder.unwind(&mut *w.target, &opts) {
-            Ok(bt) => {
-                t.backtrace = bt
-                    .frames
-                    .iter()
-                    .filter_map(|f| match f {
-                        Frame::Frame(f) => Some(TaskFrame {
-                            pc: f.pc,
-                            function: f.function.clone(),
-                            file: f.file.clone(),
-                            line: f.line,
-                            inlined: f.inlined,
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                t.backtrace_end = Some(bt.termination.to_string());
-            }
-            Err(e) => w.problems.push(format!("task {}: {e}", t.name)),
         }
     }
     let problems = w.problems;
@@ -208,9 +178,13 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn word(&mut self, address: u32) -> Option<u32> {
-        let mut b = [0u8; 4];
+        self.words(address, 1).map(|w| w[0])
+    }
+
+    fn words(&mut self, address: u32, n: usize) -> Option<Vec<u32>> {
+        let mut b = vec![0u8; 4 * n];
         self.target.read_memory(address, &mut b).ok()?;
-        Some(u32::from_le_bytes(b))
+        Some(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
 
     fn field(&mut self, base: u32, layout_is_tcb: bool, name: &str) -> Option<u32> {
@@ -293,13 +267,8 @@ impl Walk<'_> {
     }
 
     /// The registers a switched-out task resumes with, from its saved context at `top`.
-    fn saved_context(&mut self, top: u32, fp_port: bool) -> Option<(Registers, SavedContext)> {
-        let words = |w: &mut Self, at: u32, n: usize| -> Option<Vec<u32>> {
-            let mut b = vec![0u8; 4 * n];
-            w.target.read_memory(at, &mut b).ok()?;
-            Some(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-        };
-        let callee = words(self, top, 8)?;
+    fn saved_context(&mut self, top: u32, fp_port: bool) -> Option<SavedContext> {
+        let callee = self.words(top, 8)?;
         let mut at = top + 32;
         let exc_return = if fp_port {
             let e = self.word(at)?;
@@ -312,7 +281,7 @@ impl Walk<'_> {
         if fp {
             at += 64; // S16-S31
         }
-        let hw = words(self, at, 8)?;
+        let hw = self.words(at, 8)?;
         let xpsr = hw[7];
         let mut sp = at + 32 + if fp { 72 } else { 0 };
         if xpsr & (1 << 9) != 0 {
@@ -333,18 +302,12 @@ impl Walk<'_> {
         r.insert("psp", sp);
         // Thread mode on the process stack (FPCA as the task's EXC_RETURN says).
         r.insert("control", 2 | if fp { 4 } else { 0 });
-        Some((r, SavedContext { pc: hw[6], lr: hw[5], sp, exc_return, fp }))
+        Some(SavedContext { pc: hw[6], lr: hw[5], sp, exc_return, fp, registers: r })
     }
 
     fn name(&mut self, tcb: u32) -> String {
         let Some(m) = self.l.tcb.member("pcTaskName").cloned() else { return String::new() };
-        let len = m.size.unwrap_or(16).min(64) as usize;
-        let mut b = vec![0u8; len];
-        if self.target.read_memory(tcb + m.offset, &mut b).is_err() {
-            return String::new();
-        }
-        let end = b.iter().position(|&c| c == 0).unwrap_or(len);
-        String::from_utf8_lossy(&b[..end]).into_owned()
+        c_string(&mut *self.target, tcb + m.offset, m.size.unwrap_or(16).min(64) as usize).unwrap_or_default()
     }
 
     /// The queue (or semaphore, or mutex) whose waiting list `list` is: its registry
@@ -357,10 +320,8 @@ impl Walk<'_> {
                 for i in 0..(size / 8).min(64) {
                     let (Some(name_ptr), Some(handle)) = (self.word(at + 8 * i), self.word(at + 8 * i + 4)) else { break };
                     if handle != 0 && list >= handle && list < handle + q {
-                        let mut b = [0u8; 32];
-                        if self.target.read_memory(name_ptr, &mut b).is_ok() {
-                            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-                            return format!("queue \"{}\" ({handle:#010x})", String::from_utf8_lossy(&b[..end]));
+                        if let Some(name) = c_string(&mut *self.target, name_ptr, 32) {
+                            return format!("queue \"{name}\" ({handle:#010x})");
                         }
                     }
                 }
@@ -402,13 +363,14 @@ pub fn overflow_hook_entered(target: &mut dyn Target, image: &Image, registers: 
         return None;
     }
     let tcb = registers.get("r0")?;
-    let mut b = [0u8; 32];
-    let name = match registers.get("r1").map(|p| target.read_memory(p, &mut b)) {
-        Some(Ok(())) => {
-            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-            String::from_utf8_lossy(&b[..end]).into_owned()
-        }
-        _ => String::new(),
-    };
+    let name = registers.get("r1").and_then(|p| c_string(target, p, 32)).unwrap_or_default();
     Some((tcb, name))
+}
+
+/// A NUL-terminated string of at most `max` bytes at `address` in target memory.
+fn c_string(target: &mut dyn Target, address: u32, max: usize) -> Option<String> {
+    let mut b = vec![0u8; max];
+    target.read_memory(address, &mut b).ok()?;
+    let end = b.iter().position(|&c| c == 0).unwrap_or(max);
+    Some(String::from_utf8_lossy(&b[..end]).into_owned())
 }
