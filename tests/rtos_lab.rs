@@ -43,6 +43,25 @@ struct Scenario {
     /// A word the rtos-stack-overflow finding must name (the task).
     #[serde(default)]
     overflow_task: Option<String>,
+    /// No fault comes: the report after this many seconds.
+    #[serde(default)]
+    timeout: Option<f64>,
+    /// inspect's exit code, where it is not the fault class's.
+    #[serde(default)]
+    exit: Option<i32>,
+    /// The tasks of the deadlock the report must find.
+    #[serde(default)]
+    deadlock: Vec<String>,
+    /// The kernel's lists are expected corrupt.
+    #[serde(default)]
+    corrupt: bool,
+    /// The FreeRTOS port the sample is built with.
+    #[serde(default = "cm4f")]
+    port: String,
+}
+
+fn cm4f() -> String {
+    "ARM_CM4F".into()
 }
 
 fn yes() -> bool {
@@ -51,9 +70,22 @@ fn yes() -> bool {
 
 /// The arguments that make `inspect`/`capture` stop where the scenario stops.
 fn stop_args(s: &Scenario) -> Vec<String> {
-    match &s.break_at {
+    let mut args = match &s.break_at {
         Some(b) => vec!["--break-at".into(), b.clone(), "--no-catch".into()],
         None => Vec::new(),
+    };
+    args.extend(["--timeout".into(), s.timeout.unwrap_or(20.0).to_string()]);
+    args
+}
+
+/// The exit code a fault class's report has (docs/inspect.md).
+fn class_exit(exception: &str) -> i32 {
+    match exception {
+        "HardFault" => 10,
+        "MemManage" => 11,
+        "BusFault" => 12,
+        "UsageFault" => 13,
+        _ => 0,
     }
 }
 
@@ -71,6 +103,36 @@ struct Task {
     /// (manifest) the port saved S16-S31 and an extended frame for the task.
     #[serde(default)]
     fp_context: Option<bool>,
+    /// (manifest) the priority before mutex inheritance raised it.
+    #[serde(default)]
+    base_priority: Option<u32>,
+    /// (manifest) the mutexes the task holds (registry names).
+    #[serde(default)]
+    holds: Vec<String>,
+    /// (manifest) the holder of the mutex the task waits on.
+    #[serde(default)]
+    holder: Option<String>,
+    /// (manifest) a float variable the task keeps in a callee-saved FP register across
+    /// its sleep: its bits are among the saved S16-S31.
+    #[serde(default)]
+    fp_holds: Option<String>,
+}
+
+impl Task {
+    fn new(name: &str, state: &str, priority: u32) -> Task {
+        Task {
+            name: name.into(),
+            state: state.into(),
+            priority,
+            waits_on: None,
+            backtrace: Vec::new(),
+            fp_context: None,
+            base_priority: None,
+            holds: Vec::new(),
+            holder: None,
+            fp_holds: None,
+        }
+    }
 }
 
 /// One task of the firmware's own view: the manifest's fields and its stack high-water
@@ -145,41 +207,33 @@ fn parse_view(s: &Scenario, raw: String) -> (Vec<Seen>, String) {
         .take(count)
         .map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            Seen {
-                task: Task {
-                    name: w[0].into(),
-                    state: state_name(w[1].parse().unwrap()).into(),
-                    priority: w[2].parse().unwrap(),
-                    waits_on: None,
-                    backtrace: Vec::new(),
-                    fp_context: None,
-                },
-                high_water_words: w[3].parse().unwrap(),
-            }
+            Seen { task: Task::new(w[0], state_name(w[1].parse().unwrap()), w[2].parse().unwrap()), high_water_words: w[3].parse().unwrap() }
         })
         .collect();
     (tasks, raw)
 }
 
-fn inspect(s: &Scenario) -> Value {
+/// `isrscope inspect --format json` at the scenario's stop: the report and the exit code.
+fn inspect(s: &Scenario) -> (Value, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
-        .args(["inspect", "--qemu", &s.machine, "--timeout", "20", "--format", "json", "--elf"])
+        .args(["inspect", "--qemu", &s.machine, "--format", "json", "--elf"])
         .arg(elf(s))
         .args(stop_args(s))
         .output()
         .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, String::from_utf8_lossy(&out.stderr)))
+    let r = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, String::from_utf8_lossy(&out.stderr)));
+    (r, out.status.code().unwrap_or(-1))
 }
 
 fn without_waits(tasks: &[Task]) -> Vec<Task> {
-    tasks.iter().map(|t| Task { waits_on: None, backtrace: Vec::new(), fp_context: None, ..t.clone() }).collect()
+    tasks.iter().map(|t| Task::new(&t.name, &t.state, t.priority)).collect()
 }
 
 /// `isrscope capture` at the scenario's stop, into `dir`.
 fn capture(s: &Scenario, dir: &Path) -> PathBuf {
     let core = dir.join("rtos.core");
     let out = Command::new(env!("CARGO_BIN_EXE_isrscope"))
-        .args(["capture", "--qemu", &s.machine, "--timeout", "20", "--elf"])
+        .args(["capture", "--qemu", &s.machine, "--elf"])
         .arg(elf(s))
         .args(stop_args(s))
         .arg("-o")
@@ -218,11 +272,16 @@ fn every_sample_stops_with_the_tasks_its_manifest_lists() {
     }
 }
 
+/// One `inspect` per scenario: the running task's backtrace through the exception to
+/// its entry, the exit code, the findings, the deadlocks, and every switched-out task's
+/// backtrace.
 #[test]
 fn the_running_task_unwinds_to_its_entry_function_and_ends_there() {
     for s in &scenarios() {
-        let r = inspect(s);
-        assert_eq!(r["exception"]["name"], s.exception.as_str(), "{}: {r}", s.name);
+        let (r, code) = inspect(s);
+        let exception = r["exception"]["name"].as_str().unwrap_or("none");
+        assert_eq!(exception, s.exception, "{}: {r}", s.name);
+        assert_eq!(code, s.exit.unwrap_or_else(|| class_exit(&s.exception)), "{}: exit code", s.name);
         let got = names(&r);
         let got: Vec<&str> = got.iter().map(String::as_str).collect();
         let wanted: Vec<&str> = s.backtrace.iter().map(String::as_str).collect();
@@ -239,6 +298,17 @@ fn the_running_task_unwinds_to_its_entry_function_and_ends_there() {
             let f = r["findings"].as_array().unwrap().iter().find(|f| f["code"] == "rtos-stack-overflow").unwrap();
             assert!(f["message"].as_str().unwrap().contains(&format!("\"{task}\"")), "{}: {f}", s.name);
         }
+        // Only a deadlock the manifest names is found.
+        let deadlocks = r["tasks"]["deadlocks"].as_array().cloned().unwrap_or_default();
+        let tasks = r["tasks"]["tasks"].as_array().cloned().unwrap_or_default();
+        let name_of = |tcb: &Value| tasks.iter().find(|t| &t["tcb"] == tcb).map(|t| t["name"].as_str().unwrap().to_string());
+        let mut found: Vec<String> = deadlocks.iter().flat_map(|d| d["tasks"].as_array().unwrap().iter().filter_map(name_of)).collect();
+        found.sort();
+        let mut wanted = s.deadlock.clone();
+        wanted.sort();
+        assert_eq!(found, wanted, "{}: deadlocks {deadlocks:?}", s.name);
+        assert!(deadlocks.iter().all(|d| d["forever"] == true), "{}: {deadlocks:?}", s.name);
+        switched_out_tasks_unwind_from_their_saved_contexts(s, &r);
     }
 }
 
@@ -259,18 +329,12 @@ fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
         let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: {e}: {}", s.name, String::from_utf8_lossy(&out.stderr)));
         let list = &r["tasks"];
         assert_eq!(list["kernel"], "FreeRTOS", "{}: {r}", s.name);
-        assert_eq!(list["problems"].as_array().map(Vec::len), Some(0), "{}: {list}", s.name);
+        let problems = list["problems"].as_array().map(Vec::len).unwrap_or(0);
+        assert_eq!(problems > 0, s.corrupt, "{}: problems {list}", s.name);
         let got: Vec<&Value> = list["tasks"].as_array().unwrap().iter().collect();
         let mut ours: Vec<Task> = got
             .iter()
-            .map(|t| Task {
-                name: t["name"].as_str().unwrap().into(),
-                state: t["state"].as_str().unwrap().into(),
-                priority: t["priority"].as_u64().unwrap() as u32,
-                waits_on: None,
-                backtrace: Vec::new(),
-                fp_context: None,
-            })
+            .map(|t| Task::new(t["name"].as_str().unwrap(), t["state"].as_str().unwrap(), t["priority"].as_u64().unwrap() as u32))
             .collect();
         let mut wanted = without_waits(&s.tasks);
         ours.sort();
@@ -281,6 +345,7 @@ fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
             let on = t["waiting_on"].as_str().unwrap_or("");
             assert!(on.contains(w.waits_on.as_deref().unwrap()), "{}: {} waits on {on:?}", s.name, w.name);
         }
+        mutexes_as_gdb_sees_them(s, &core, &got);
         let running = list["current"].as_u64();
         // pxCurrentTCB is one of the tasks, and the running one if a task runs (inside a
         // context switch it is still the outgoing task, already in its new list).
@@ -307,10 +372,8 @@ fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
 /// Each switched-out task's backtrace, unwound from the context the port saved
 /// (R4-R11, EXC_RETURN, the hardware frame) through the same unwinder: the manifest's
 /// functions, ending at the task's entry function.
-#[test]
-fn every_switched_out_task_unwinds_from_its_saved_context() {
-    for s in &scenarios() {
-        let r = inspect(s);
+fn switched_out_tasks_unwind_from_their_saved_contexts(s: &Scenario, r: &Value) {
+    {
         let got = r["tasks"]["tasks"].as_array().unwrap();
         for w in s.tasks.iter().filter(|t| !t.backtrace.is_empty()) {
             let t = got.iter().find(|t| t["name"] == w.name.as_str()).unwrap();
@@ -320,7 +383,13 @@ fn every_switched_out_task_unwinds_from_its_saved_context() {
             assert_eq!(names.last(), wanted.last(), "{}: task {}: {names:?}", s.name, w.name);
             let end = t["backtrace_end"].as_str().unwrap_or("");
             assert!(end.contains("task's entry function"), "{}: task {}: ends with {end:?}", s.name, w.name);
-            assert!(t["context"]["exc_return"].as_u64().is_some_and(|e| e & 0xF == 0xD), "{}: task {}: {t}", s.name, w.name);
+            if s.port == "ARM_CM3" {
+                // R4-R11 and the hardware frame only: the backtrace coming out is the proof
+                // the offsets are right.
+                assert!(t["context"]["exc_return"].is_null() && t["context"]["fp"] == false, "{}: task {}: {t}", s.name, w.name);
+            } else {
+                assert!(t["context"]["exc_return"].as_u64().is_some_and(|e| e & 0xF == 0xD), "{}: task {}: {t}", s.name, w.name);
+            }
             if let Some(fp) = w.fp_context {
                 // EXC_RETURN bit 4 clear: S16-S31 saved and an extended frame.
                 assert_eq!(t["context"]["fp"], fp, "{}: task {}: {t}", s.name, w.name);
@@ -330,6 +399,55 @@ fn every_switched_out_task_unwinds_from_its_saved_context() {
     }
 }
 
+/// Who holds what and who waits for what, against the manifest and against
+/// gdb-multiarch's reading of the same core (each mutex's `u.xSemaphore.xMutexHolder`,
+/// through the handle's variable, whose name is the registry's): the holders isrscope
+/// names, the priorities inheritance set.
+fn mutexes_as_gdb_sees_them(s: &Scenario, core: &Path, got: &[&Value]) {
+    let task = |name: &str| *got.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("{}: no task {name}", s.name));
+    let mut cmds = vec!["set language c".to_string(), format!("core-file {}", core.display())];
+    for w in &s.tasks {
+        let t = task(&w.name);
+        if let Some(b) = w.base_priority {
+            assert_eq!(t["base_priority"].as_u64(), Some(u64::from(b)), "{}: {}: {t}", s.name, w.name);
+        }
+        let holds: Vec<&str> = t["holds"].as_array().unwrap().iter().filter_map(|h| h.as_str()).collect();
+        assert_eq!(holds.len(), w.holds.len(), "{}: {} holds {holds:?}", s.name, w.name);
+        for m in &w.holds {
+            assert!(holds.iter().any(|h| h.contains(&format!("\"{m}\""))), "{}: {} holds {holds:?}, not {m}", s.name, w.name);
+            cmds.push(format!("printf \"HOLDER {m} %s\\n\", ((TCB_t *){m}->u.xSemaphore.xMutexHolder)->pcTaskName"));
+        }
+        if let Some(v) = &w.fp_holds {
+            cmds.push(format!("printf \"FPBITS {v} %u\\n\", *(unsigned *)&{v}"));
+        }
+        if let Some(h) = &w.holder {
+            let holder = t["wait"]["holder"].as_u64();
+            assert_eq!(holder, task(h)["tcb"].as_u64(), "{}: {} waits on a mutex held by {holder:?}, not {h}", s.name, w.name);
+            assert!(t["waiting_on"].as_str().unwrap().contains(&format!("held by \"{h}\"")), "{}: {t}", s.name);
+        }
+    }
+    if cmds.len() == 2 {
+        return;
+    }
+    // gdb reads the variable as the task last stored it, before it slept.
+    let raw = run_batch(&elf(s), &cmds);
+    for w in &s.tasks {
+        for m in &w.holds {
+            assert!(raw.contains(&format!("HOLDER {m} {}\n", w.name)), "{}: gdb: {m}'s holder is not {}:\n{raw}", s.name, w.name);
+        }
+        if let Some(v) = &w.fp_holds {
+            let bits: u64 = raw
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("FPBITS {v} ")))
+                .and_then(|b| b.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{}: gdb did not read {v}:\n{raw}", s.name));
+            let saved = task(&w.name)["context"]["s"].as_array().unwrap_or_else(|| panic!("{}: {}: no saved S registers", s.name, w.name)).clone();
+            assert_eq!(saved.len(), 32, "{}: {}", s.name, w.name);
+            // S16-S31: the ones the port saved (S0-S15 are the hardware's).
+            assert!(saved[16..].iter().any(|x| x.as_u64() == Some(bits)), "{}: {}: {v} = {bits:#x} is not among the saved S16-S31 {saved:?}", s.name, w.name);
+        }
+    }
+}
 
 /// Rewrites the 32-bit word at `address` in an ELF core file (the PT_LOAD that holds it).
 fn patch_core(core: &Path, address: u32, value: u32) {
@@ -390,4 +508,50 @@ fn corrupt_kernel_lists_are_findings_not_hangs() {
     // What could be read still is: the running task and the ready ones.
     let names: Vec<&str> = r["tasks"]["tasks"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
     assert!(names.contains(&"worker") && names.contains(&"IDLE"), "{names:?}");
+}
+
+/// Without DWARF (the symbol table kept, as `strip --strip-debug` leaves it): the tasks
+/// are read with the offsets every configuration shares, and the report says the
+/// layouts are a guess. Same stop (one core file), same tasks, states, priorities and
+/// the queue a task waits on as with DWARF.
+#[test]
+fn without_dwarf_the_tasks_are_read_with_the_guessed_layouts_and_said_so() {
+    let s = &scenarios()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let core = capture(s, dir.path());
+    let stripped = dir.path().join("stripped.elf");
+    let st = Command::new("arm-none-eabi-strip").arg("--strip-debug").arg("-o").arg(&stripped).arg(elf(s)).status().unwrap();
+    assert!(st.success());
+    assert!(isrscope::debuginfo::Image::open(&stripped).unwrap().struct_layout(&["tskTaskControlBlock"]).is_none());
+    let analyze = |e: &Path| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_isrscope")).args(["analyze", "--format", "json", "--elf"]).arg(e).arg(&core).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let (with, without) = (analyze(&elf(s)), analyze(&stripped));
+    assert_eq!(with["tasks"]["layouts"], "dwarf");
+    assert_eq!(without["tasks"]["layouts"], "guessed", "{}", without["tasks"]);
+    let summary = |r: &Value| -> Vec<(String, String, u64, u64, u64, String)> {
+        let mut v: Vec<_> = r["tasks"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    t["state"].as_str().unwrap().to_string(),
+                    t["priority"].as_u64().unwrap(),
+                    t["tcb"].as_u64().unwrap(),
+                    t["stack"]["base"].as_u64().unwrap(),
+                    t["waiting_on"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(summary(&without), summary(&with));
+    assert_eq!(summary(&with).len(), s.tasks.len());
+    let codes: Vec<&str> = without["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(codes.contains(&"rtos-layout-guessed"), "{codes:?}");
+    assert!(without["tasks"]["tasks"].as_array().unwrap().iter().all(|t| t["base_priority"].is_null()));
 }

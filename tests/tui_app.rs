@@ -61,7 +61,7 @@ fn halted(seq: u64, pc: u32, r0: u32) -> Snapshot {
         },
     ];
     s.halted =
-        Some(HaltedView { report: report(pc, r0), frames: vec![], vectors: Some(VectorView { rows, ..VectorView::default() }) });
+        Some(HaltedView { report: report(pc, r0), frames: vec![], task_frames: vec![], vectors: Some(VectorView { rows, ..VectorView::default() }) });
     s
 }
 

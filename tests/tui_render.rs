@@ -27,14 +27,18 @@ fn scenario(name: &str) -> Scenario {
 /// says, and returns that snapshot. Faults are caught by the poller's fault catching;
 /// other stops (SVC) by a breakpoint at `stop_at`, set as the `b` key does.
 fn stop_snapshot(s: &Scenario) -> Snapshot {
-    let elf = s.elf_path();
-    let image = Image::open(&elf).expect("the lab ELF (run firmware-samples/build.sh)");
-    let stop_at = image.symbols().by_name(&s.stop_at).map(|sym| sym.address & !1).expect("stop_at symbol");
-    let target = QemuTarget::launch(&QemuConfig::new(s.machine.clone(), &elf)).expect("QEMU starts");
+    let want = s.exception.clone().expect("scenario exception");
+    stop_snapshot_at(&s.name, &s.machine, &s.elf_path(), &s.stop_at, &want, s.kind != "fault")
+}
+
+/// The same for any lab ELF: run on `machine` until halted in exception `want`.
+fn stop_snapshot_at(name: &str, machine: &str, elf: &Path, stop_at: &str, want: &str, by_break: bool) -> Snapshot {
+    let image = Image::open(elf).expect("the lab ELF (run firmware-samples/build.sh)");
+    let stop_at = image.symbols().by_name(stop_at).map(|sym| sym.address & !1).expect("stop_at symbol");
+    let target = QemuTarget::launch(&QemuConfig::new(machine.to_string(), elf)).expect("QEMU starts");
     let (cmd_tx, cmd_rx) = mpsc::channel();
     let (ui_tx, ui_rx) = mpsc::channel();
-    let want = s.exception.clone().expect("scenario exception");
-    let by_break = s.kind != "fault";
+    let want = want.to_string();
     let ui = std::thread::spawn(move || -> Result<Snapshot, String> {
         let mut sent = false;
         loop {
@@ -61,7 +65,7 @@ fn stop_snapshot(s: &Scenario) -> Snapshot {
     });
     let poller = Poller::new(Box::new(target), Some(image), true, false, None);
     poller.run(if by_break { Start::Halted } else { Start::Run }, true, cmd_rx, ui_tx).expect("the poller leaves cleanly");
-    let mut snap = ui.join().unwrap().unwrap_or_else(|e| panic!("{}: {e}", s.name));
+    let mut snap = ui.join().unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
     snap.map_strings(&normalize);
     snap
 }
@@ -100,7 +104,7 @@ fn screens(name: &str) -> (String, String, App) {
     let snap = stop_snapshot(&s);
     let mut app = App::new(snap, Theme::MONO);
     let mut small = String::new();
-    for pane in Pane::ALL {
+    for pane in app.panes() {
         app.focus = pane;
         small.push_str(&format!("=== {} ===\n", pane.title()));
         small.push_str(&render(&app, 80, 24));
@@ -143,6 +147,53 @@ fn stack_overflow_is_named() {
 #[test]
 fn svc_stop_shows_the_caller() {
     check("c-svc", &["SVCall", "request_service"]);
+}
+
+/// A FreeRTOS sample (firmware-samples/freertos, rtos-task-busfault): the Tasks pane
+/// lists every task with its state and wait; Enter on a switched-out task shows its
+/// backtrace from its saved context, with its source, in the Backtrace pane; Esc goes
+/// back to the halt's own. Without an RTOS there is no Tasks pane (the other tests'
+/// snapshots have five).
+#[test]
+fn the_tasks_pane_lists_the_tasks_and_shows_each_ones_backtrace() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-samples/build/freertos/task-busfault.elf");
+    let snap = stop_snapshot_at("rtos-task-busfault", "netduinoplus2", &elf, "BusFault_Handler", "BusFault", false);
+    let mut app = App::new(snap, Theme::MONO);
+    assert_eq!(app.panes().last(), Some(&Pane::Tasks));
+    // Where the sample's lines are, from its source.
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware-samples/freertos/scenarios/task_busfault.c")).unwrap();
+    let line_of = |text: &str| src.lines().position(|l| l.contains(text)).map(|i| i + 1).unwrap();
+    let logger_line = format!("task_busfault.c:{}", line_of("vTaskDelay(pdMS_TO_TICKS(1000));"));
+    let fault_line = format!("read_device task_busfault.c:{}", line_of("return device[reg];"));
+    let key = |app: &mut App, code: KeyCode| {
+        app.on_key(KeyEvent::from(code));
+    };
+    key(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.focus, Pane::Tasks);
+    let screen = render(&app, 80, 24);
+    for want in ["worker", "running", "sensor", "waits on queue \"sensor_q\"", "logger", "spare", "suspended", "IDLE"] {
+        assert!(screen.contains(want), "the Tasks pane lacks {want:?}:\n{screen}");
+    }
+    // Select logger, Enter: its backtrace, and its source line in the detail.
+    let tasks = app.snapshot.halted.as_ref().unwrap().report.tasks.clone().unwrap();
+    let logger = tasks.tasks.iter().position(|t| t.name == "logger").unwrap();
+    for _ in 0..logger {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Pane::Backtrace);
+    key(&mut app, KeyCode::Down); // logger_task's frame: its source line
+    let screen = render(&app, 80, 24);
+    for want in ["of task logger", "vTaskDelay", "logger_task", &logger_line, "vTaskDelay(pdMS_TO_TICKS(1000));"] {
+        assert!(screen.contains(want), "logger's backtrace lacks {want:?}:\n{screen}");
+    }
+    assert!(!screen.contains(&fault_line), "still the halt's backtrace:\n{screen}");
+    let large = render(&app, 200, 60);
+    assert!(large.contains("Tasks") && large.contains("logger_task"), "{large}");
+    key(&mut app, KeyCode::Esc);
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains(&fault_line) && !screen.contains("of task logger"), "Esc: the halt's own backtrace:\n{screen}");
 }
 
 /// The `?` overlay lists every key over whatever is on screen.

@@ -10,7 +10,9 @@
 
 #define configUSE_PREEMPTION                    1
 #define configUSE_PORT_OPTIMISED_TASK_SELECTION 0
+#ifndef configCPU_CLOCK_HZ
 #define configCPU_CLOCK_HZ                      168000000u /* netduinoplus2: SYSCLK 168 MHz */
+#endif
 #define configTICK_RATE_HZ                      1000u
 #define configMAX_PRIORITIES                    6
 #define configMINIMAL_STACK_SIZE                128
@@ -23,7 +25,11 @@
 #define configQUEUE_REGISTRY_SIZE               8
 #define configUSE_TRACE_FACILITY                1
 #define configUSE_STATS_FORMATTING_FUNCTIONS    0
+/* Overridable: rtos-stack-overflow-uncaught builds without the check, as much
+ * production firmware is. */
+#ifndef configCHECK_FOR_STACK_OVERFLOW
 #define configCHECK_FOR_STACK_OVERFLOW          2
+#endif
 #define configUSE_MALLOC_FAILED_HOOK            0
 #define configUSE_IDLE_HOOK                     0
 #define configUSE_TICK_HOOK                     0
@@ -33,10 +39,20 @@
 #define configTOTAL_HEAP_SIZE                   (40u * 1024u)
 #define configENABLE_BACKWARD_COMPATIBILITY     0
 
-/* Cortex-M interrupt priorities: 4 bits on the STM32F4. */
+/* The ARMv8-M ports (ARM_CM33_NTZ on mps2-an505): FPU on, no MPU, no TrustZone, and
+ * the kernel runs in the Secure state QEMU starts the core in. */
+#define configENABLE_FPU                        1
+#define configENABLE_MPU                        0
+#define configENABLE_TRUSTZONE                  0
+#define configRUN_FREERTOS_SECURE_ONLY          1
+
+/* Cortex-M interrupt priorities: 4 bits on the STM32F4, 8 on QEMU's MPS2 boards (the
+ * port checks this against the hardware). */
+#ifndef configPRIO_BITS
 #define configPRIO_BITS                         4
-#define configKERNEL_INTERRUPT_PRIORITY         (15u << (8 - configPRIO_BITS))
-#define configMAX_SYSCALL_INTERRUPT_PRIORITY    (5u << (8 - configPRIO_BITS))
+#endif
+#define configKERNEL_INTERRUPT_PRIORITY         (((1u << configPRIO_BITS) - 1u) << (8 - configPRIO_BITS))
+#define configMAX_SYSCALL_INTERRUPT_PRIORITY    0x50u /* 5 of 16 on the STM32F4; its low bit clear, as the port asks with 8 bits */
 
 #define INCLUDE_vTaskPrioritySet                1
 #define INCLUDE_uxTaskPriorityGet               1
@@ -47,10 +63,12 @@
 #define INCLUDE_xTaskGetCurrentTaskHandle       1
 #define INCLUDE_uxTaskGetStackHighWaterMark     1
 #define INCLUDE_xTaskGetSchedulerState          1
+#define INCLUDE_eTaskGetState                   1
 
-/* A failed configASSERT parks in lab_assert_failed, which records where. */
-void lab_assert_failed(const char *file, int line);
-#define configASSERT(x) do { if (!(x)) { lab_assert_failed(__FILE__, __LINE__); } } while (0)
+/* A failed configASSERT calls vAssertCalled (the FreeRTOS demos' name and signature),
+ * which records where and parks. */
+void vAssertCalled(const char *file, unsigned long line);
+#define configASSERT(x) do { if (!(x)) { vAssertCalled(__FILE__, __LINE__); } } while (0)
 
 /* The port's handlers under the names of the lab's vector table. */
 #define vPortSVCHandler     SVC_Handler

@@ -31,7 +31,51 @@ cm4f() {
       "${objs[@]}" -lc -lgcc -o "$out/$name.elf"
 }
 
+# cm3 NAME SOURCE [EXTRA FLAGS...]: a sample on the Cortex-M3 of mps2-an385, port ARM_CM3
+# (no FPU: R4-R11 and the basic frame only), code at 0x0 as on that board.
+cm3() {
+  local name=$1 src=$2; shift 2
+  local cpu=(-mcpu=cortex-m3 -mfloat-abi=soft -I"$kernel/portable/GCC/ARM_CM3" -DconfigCPU_CLOCK_HZ=25000000u -DconfigPRIO_BITS=8)
+  local objs=()
+  local dir="$out/obj-$name"
+  mkdir -p "$dir"
+  for f in tasks.c queue.c list.c portable/GCC/ARM_CM3/port.c portable/MemMang/heap_4.c; do
+    local o="$dir/$(basename "$f" .c).o"
+    $CC "${cpu[@]}" "${FLAGS[@]}" "$@" -c "$kernel/$f" -o "$o"
+    objs+=("$o")
+  done
+  $CC "${cpu[@]}" "${FLAGS[@]}" "${STRICT[@]}" "$@" -T mps2.ld \
+      "$lab/startup_generic.c" "$lab/handlers_generic.c" "$here/common.c" "$here/scenarios/$src" \
+      "${objs[@]}" -lc -lgcc -o "$out/$name.elf"
+}
+
+# cm33 NAME SOURCE [EXTRA FLAGS...]: a sample on the Cortex-M33 of mps2-an505, port
+# ARM_CM33_NTZ (ARMv8-M: a saved context begins with PSPLIM and EXC_RETURN), Secure.
+cm33() {
+  local name=$1 src=$2; shift 2
+  local port="$kernel/portable/GCC/ARM_CM33_NTZ/non_secure"
+  local cpu=(-mcpu=cortex-m33 -mfloat-abi=hard -mfpu=fpv5-sp-d16 -I"$port" -DconfigCPU_CLOCK_HZ=25000000u -DconfigPRIO_BITS=8)
+  local objs=()
+  local dir="$out/obj-$name"
+  mkdir -p "$dir"
+  for f in tasks.c queue.c list.c portable/GCC/ARM_CM33_NTZ/non_secure/port.c portable/GCC/ARM_CM33_NTZ/non_secure/portasm.c portable/MemMang/heap_4.c; do
+    local o="$dir/$(basename "$f" .c).o"
+    $CC "${cpu[@]}" "${FLAGS[@]}" "$@" -c "$kernel/$f" -o "$o"
+    objs+=("$o")
+  done
+  $CC "${cpu[@]}" "${FLAGS[@]}" "${STRICT[@]}" "$@" -T mps2_an505.ld \
+      "$lab/startup_generic.c" "$lab/handlers_generic.c" "$here/common.c" "$here/scenarios/$src" \
+      "${objs[@]}" -lc -lgcc -o "$out/$name.elf"
+}
+
 cm4f task-busfault task_busfault.c
 cm4f isr-over-task isr_over_task.c
 cm4f stack-overflow-hook stack_overflow_hook.c
+cm4f deadlock deadlock.c
+cm4f isr-gives-semaphore isr_gives_semaphore.c
+cm4f assert-fails assert_fails.c
+cm4f stack-overflow-uncaught stack_overflow_uncaught.c -DconfigCHECK_FOR_STACK_OVERFLOW=0
+cm3 m3-task-busfault task_busfault.c
+cm3 m3-deadlock deadlock.c
+cm33 m33-task-busfault task_busfault.c
 echo "built $(ls "$out"/*.elf | wc -l) FreeRTOS samples in $out"

@@ -8,7 +8,7 @@
 TaskStatus_t lab_rtos_view[LAB_RTOS_VIEW_MAX];
 volatile UBaseType_t lab_rtos_view_count;
 volatile const char *lab_assert_file;
-volatile int lab_assert_line;
+volatile unsigned long lab_assert_line;
 volatile const char *lab_overflowed_task;
 
 void lab_rtos_snapshot(void)
@@ -16,7 +16,16 @@ void lab_rtos_snapshot(void)
     lab_rtos_view_count = uxTaskGetSystemState(lab_rtos_view, LAB_RTOS_VIEW_MAX, NULL);
 }
 
-void lab_assert_failed(const char *file, int line)
+void lab_wait_until_parked(const TaskHandle_t *tasks, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        while (eTaskGetState(tasks[i]) == eReady || eTaskGetState(tasks[i]) == eRunning) {
+            vTaskDelay(1);
+        }
+    }
+}
+
+void vAssertCalled(const char *file, unsigned long line)
 {
     taskDISABLE_INTERRUPTS();
     lab_assert_file = file;

@@ -10,6 +10,7 @@ use crate::debuginfo::Image;
 use crate::model::exception::ExceptionNumber;
 use crate::model::regs::scb;
 use crate::report::{self, CollectOptions, Finding, Report, Severity};
+use crate::rtos::freertos;
 use crate::target::catch::{self, CatchOptions, FaultCatch};
 use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
 
@@ -152,8 +153,27 @@ pub(crate) fn stop_for_report(
         } else {
             Some(catch::arm(target, &CatchOptions { elf_vectors, ..CatchOptions::default() }).context("arming fault catching")?)
         };
-        let waited = wait_for_fault(target, armed.as_ref(), breaks, timeout);
-        let disarmed = disarm(target, armed.as_mut(), breaks);
+        // The user's --break-at points, then FreeRTOS' error hooks where the image has
+        // them (a stop there is as worth reporting as a fault); a hook whose breakpoint
+        // cannot be set (no comparator left) is not armed.
+        let mut stops = Vec::new();
+        let mut set = Ok(());
+        for &b in breaks {
+            set = target.set_breakpoint(b, BreakpointKind::Software).with_context(|| format!("setting a breakpoint at {b:#010x}"));
+            if set.is_err() {
+                break;
+            }
+            stops.push(b);
+        }
+        if set.is_ok() && !wait.no_catch {
+            for h in image.map(freertos::hook_addresses).unwrap_or_default() {
+                if !stops.contains(&h) && target.set_breakpoint(h, BreakpointKind::Software).is_ok() {
+                    stops.push(h);
+                }
+            }
+        }
+        let waited = set.and_then(|()| wait_for_fault(target, armed.as_ref(), &stops, timeout));
+        let disarmed = disarm(target, armed.as_mut(), &stops);
         match waited? {
             Some(reason) => stop = Some(reason),
             None => {
@@ -185,18 +205,15 @@ fn active_exception(target: &mut dyn Target) -> Result<ExceptionNumber> {
     Ok(ExceptionNumber::from_xpsr(xpsr))
 }
 
-/// Resumes and waits for a fault handler entry or a `--break-at` breakpoint; on
-/// timeout halts the core again and returns `None`. A handler's entry reached in
-/// thread mode is passed (see [`FaultCatch::entered_in_thread_mode`]).
+/// Resumes and waits for a fault handler entry or one of the breakpoints at `breaks`
+/// (set by the caller); on timeout halts the core again and returns `None`. A handler's
+/// entry reached in thread mode is passed (see [`FaultCatch::entered_in_thread_mode`]).
 fn wait_for_fault(
     target: &mut dyn Target,
     armed: Option<&FaultCatch>,
     breaks: &[u32],
     timeout: Duration,
 ) -> Result<Option<StopReason>> {
-    for &b in breaks {
-        target.set_breakpoint(b, BreakpointKind::Software).with_context(|| format!("setting a breakpoint at {b:#010x}"))?;
-    }
     let deadline = Instant::now() + timeout;
     // With --break-at, a breakpoint may be where the core is: step over it, as gdb does.
     let mut checked = !breaks.is_empty();

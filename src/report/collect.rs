@@ -292,29 +292,17 @@ pub fn collect_with_backtrace(
     if let (Some(list), Some(unwinder)) = (&mut tasks, &mut unwinder) {
         unwind_tasks(target, unwinder, profile, list);
     }
-    if let Some(t) = &tasks {
-        for p in &t.problems {
-            findings.push(Finding::new("rtos-tasks-incomplete", Severity::Warning, format!("{}: {p}", t.kernel)));
-        }
-        if let Some((tcb, name)) = image.and_then(|i| crate::rtos::freertos::overflow_hook_entered(target, i, &registers)) {
-            let stack = t.tasks.iter().find(|k| k.tcb == tcb).map(|k| k.stack.clone());
-            let detail = match stack {
-                Some(s) if s.untouched_bytes.unwrap_or(0) == 0 => format!(
-                    "; no fill byte is left at its stack's base ({:#010x}): it ran past the end, into the memory below",
-                    s.base
-                ),
-                Some(s) => format!("; its stack at {:#010x} still has {} untouched bytes at the base", s.base, s.untouched_bytes.unwrap_or(0)),
-                None => String::new(),
-            };
-            findings.push(Finding::new(
-                "rtos-stack-overflow",
-                Severity::Error,
-                format!(
-                    "FreeRTOS' stack overflow check caught task \"{name}\" (TCB {tcb:#010x}): the core is at the entry of vApplicationStackOverflowHook, called from the context switch{detail}"
-                ),
-            ));
-        }
+    if let (Some(list), Some(image)) = (&tasks, image) {
+        findings.extend(super::rtos::findings(target, image, &registers, &entries, list));
     }
+    // The kernel stopped the firmware (a hook, a deadlock) while no fault is active.
+    let outcome = if outcome == Outcome::NoFault
+        && findings.iter().any(|f| f.severity == Severity::Error && super::rtos::ERROR_CODES.contains(&f.code.as_str()))
+    {
+        Outcome::RtosError
+    } else {
+        outcome
+    };
     let caps = target.capabilities();
     let report = Report {
         schema: SCHEMA_VERSION,

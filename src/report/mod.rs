@@ -6,6 +6,7 @@
 
 pub mod collect;
 mod live;
+mod rtos;
 pub mod text;
 mod v6m;
 
@@ -259,6 +260,9 @@ pub enum Outcome {
     UsageFault,
     SecureFault,
     Lockup,
+    /// No fault, but the RTOS stopped the firmware or is stuck: its stack overflow,
+    /// malloc-failed or assert hook was entered, or tasks are deadlocked.
+    RtosError,
 }
 
 impl Outcome {
@@ -285,6 +289,7 @@ impl Outcome {
             Outcome::UsageFault => 13,
             Outcome::SecureFault => 14,
             Outcome::Lockup => 15,
+            Outcome::RtosError => 16,
         }
     }
 }

@@ -127,7 +127,12 @@ pub fn render(report: &Report, color: bool) -> String {
     }
 
     if let Some(list) = &report.tasks {
-        let _ = writeln!(o, "\n{}", st.bold(&format!("Tasks ({})", list.kernel)));
+        let guessed = if list.layouts == "guessed" { ", layouts guessed: no DWARF" } else { "" };
+        let _ = writeln!(o, "\n{}", st.bold(&format!("Tasks ({}{guessed})", list.kernel)));
+        for d in &list.deadlocks {
+            let what = if d.forever { "deadlock" } else { "wait cycle (with timeouts)" };
+            let _ = writeln!(o, "  {} {}", st.red(&format!("{what}:")), d.description);
+        }
         for t in &list.tasks {
             let mut line = format!("  {:<12} {:<9} prio {}", t.name, t.state.as_str(), t.priority);
             if let Some(b) = t.base_priority.filter(|&b| b != t.priority) {
@@ -143,11 +148,16 @@ pub fn render(report: &Report, color: bool) -> String {
             if let Some(tick) = t.wakes_at {
                 line.push_str(&format!(" until tick {tick}"));
             }
-            if let Some(u) = t.stack.untouched_bytes {
-                line.push_str(&format!("  stack {:#010x}, {u} bytes never used", t.stack.base));
+            match t.stack.untouched_bytes {
+                Some(0) => line.push_str(&format!("  stack {:#010x}, no byte left unused", t.stack.base)),
+                Some(u) => line.push_str(&format!("  stack {:#010x}, {u} bytes never used", t.stack.base)),
+                None => {}
             }
             let _ = writeln!(o, "{line}");
-            if Some(t.tcb) == list.current {
+            if !t.holds.is_empty() {
+                let _ = writeln!(o, "      holds {}", t.holds.join(", "));
+            }
+            if Some(t.tcb) == list.current && t.context.is_none() {
                 let _ = writeln!(o, "      {}", st.dim("(running: its call stack is the backtrace above)"));
             }
             // The report's own backtrace lines, indented under the task.

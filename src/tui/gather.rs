@@ -46,11 +46,43 @@ pub fn halted_view(
     // unwound with come from the unwinder's own result of the same walk.
     let (report, backtrace) = report::collect_with_backtrace(target, image, opts)?;
     let frame_regs = backtrace.map(|bt| frame_registers(&bt, &report)).unwrap_or_default();
-    let frames = report
-        .backtrace
+    let mut frames = frame_details(target, image, &report.backtrace, sources);
+    for (d, regs) in frames.iter_mut().zip(frame_regs) {
+        if let (Some(d), Some(regs)) = (d, regs) {
+            d.registers = regs;
+        }
+    }
+    // Each task's frames; the first one's registers are those of its saved context.
+    let task_frames = report
+        .tasks
         .iter()
-        .enumerate()
-        .map(|(i, entry)| {
+        .flat_map(|l| l.tasks.iter())
+        .map(|t| {
+            let mut details = frame_details(target, image, &t.backtrace, sources);
+            if let (Some(Some(d)), Some(c)) = (details.first_mut(), &t.context) {
+                d.registers = REGISTER_ORDER.iter().map(|n| (n.to_string(), c.registers.get(n))).collect();
+            }
+            details
+        })
+        .collect();
+    let vectors = vectors::read(target, image).ok();
+    Ok(HaltedView { report, frames, task_frames, vectors })
+}
+
+/// The registers a frame's detail lists, in this order.
+const REGISTER_ORDER: [&str; 17] =
+    ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc", "xpsr"];
+
+/// Source lines and disassembly for each frame entry (`None` for exception entries).
+fn frame_details(
+    target: &mut dyn Target,
+    image: Option<&Image>,
+    entries: &[report::BacktraceEntry],
+    sources: &mut SourceCache,
+) -> Vec<Option<FrameDetail>> {
+    entries
+        .iter()
+        .map(|entry| {
             let pc = entry.pc?;
             let mut d = FrameDetail { pc, ..FrameDetail::default() };
             match (&entry.file, entry.line) {
@@ -66,12 +98,9 @@ pub fn halted_view(
                 _ => d.source_note = Some("no source line for this address".into()),
             }
             d.disassembly = disassemble_around(target, image, pc);
-            d.registers = frame_regs.get(i).cloned().flatten().unwrap_or_default();
             Some(d)
         })
-        .collect();
-    let vectors = vectors::read(target, image).ok();
-    Ok(HaltedView { report, frames, vectors })
+        .collect()
 }
 
 type RegList = Vec<(String, Option<u32>)>;
@@ -92,11 +121,7 @@ fn frame_registers(bt: &Backtrace, report: &report::Report) -> Vec<Option<RegLis
         }
         let list = f.registers.as_ref().map(|set| {
             let mut list: RegList =
-                ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp", "lr", "pc"]
-                    .iter()
-                    .enumerate()
-                    .map(|(n, name)| (name.to_string(), set.get(n)))
-                    .collect();
+                REGISTER_ORDER[..16].iter().enumerate().map(|(n, name)| (name.to_string(), set.get(n))).collect();
             list.push(("xpsr".into(), set.xpsr()));
             list
         });

@@ -53,6 +53,8 @@ pub struct Poller {
     halt_on_exit: bool,
     capture: Option<Capture>,
     catch: Option<FaultCatch>,
+    /// Breakpoints at the RTOS's error hooks, armed and removed with fault catching.
+    hook_breaks: Vec<u32>,
     user_breaks: BTreeMap<u32, String>,
     running: bool,
     core: CoreView,
@@ -74,6 +76,7 @@ impl Poller {
             halt_on_exit,
             capture,
             catch: None,
+            hook_breaks: Vec::new(),
             user_breaks: BTreeMap::new(),
             running: false,
             core: CoreView::Starting,
@@ -342,7 +345,10 @@ impl Poller {
             Command::ToggleBreak { address, name } => {
                 let set = !self.user_breaks.contains_key(&address);
                 // One breakpoint per address: fault catching's stays fault catching's.
-                if set && self.catch.as_ref().is_some_and(|c| c.handlers.iter().any(|h| h.entry == address)) {
+                if set
+                    && (self.catch.as_ref().is_some_and(|c| c.handlers.iter().any(|h| h.entry == address))
+                        || self.hook_breaks.contains(&address))
+                {
                     self.message = Some(Message::info(format!("{name} is already caught by fault catching (f)")));
                     return;
                 }
@@ -373,8 +379,8 @@ impl Poller {
                     if self.catch.is_some() {
                         self.message = Some(Message::info("catching faults"));
                     }
-                } else if !on && let Some(mut c) = self.catch.take() {
-                    match c.disarm(self.target.as_mut()) {
+                } else if !on && self.catch.is_some() {
+                    match self.disarm_catch() {
                         Ok(()) => self.message = Some(Message::info("fault catching off")),
                         Err(e) => self.fail("removing the fault-catching breakpoints", e),
                     }
@@ -417,8 +423,32 @@ impl Poller {
                 }
                 self.catch = Some(c);
             }
-            Err(e) => self.fail("arming fault catching", e),
+            Err(e) => return self.fail("arming fault catching", e),
         }
+        // FreeRTOS' error hooks (docs/rtos.md), as `inspect` stops at them; one whose
+        // breakpoint cannot be set is not armed.
+        let hooks = self.image.as_ref().map(crate::rtos::freertos::hook_addresses).unwrap_or_default();
+        for h in hooks {
+            if !self.user_breaks.contains_key(&h) && self.target.set_breakpoint(h, BreakpointKind::Software).is_ok() {
+                self.hook_breaks.push(h);
+            }
+        }
+    }
+
+    /// Removes fault catching and the hook breakpoints.
+    fn disarm_catch(&mut self) -> Result<(), TargetError> {
+        let mut first = None;
+        if let Some(mut c) = self.catch.take()
+            && let Err(e) = c.disarm(self.target.as_mut())
+        {
+            first = Some(e);
+        }
+        for h in std::mem::take(&mut self.hook_breaks) {
+            if let Err(e) = self.target.clear_breakpoint(h) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
     }
 
     fn capture(&mut self) {
@@ -463,12 +493,7 @@ impl Poller {
             self.target.halt(HALT_TIMEOUT)?;
             self.running = false;
         }
-        let mut first = None;
-        if let Some(mut c) = self.catch.take()
-            && let Err(e) = c.disarm(self.target.as_mut())
-        {
-            first.get_or_insert(e);
-        }
+        let mut first = self.disarm_catch().err();
         for address in std::mem::take(&mut self.user_breaks).into_keys() {
             if let Err(e) = self.target.clear_breakpoint(address) {
                 first.get_or_insert(e);

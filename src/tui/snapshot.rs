@@ -68,6 +68,8 @@ pub struct HaltedView {
     /// Per backtrace entry (same index as `report.backtrace`): source, disassembly,
     /// registers. `None` for exception entries.
     pub frames: Vec<Option<FrameDetail>>,
+    /// The same for each RTOS task's backtrace (index as in `report.tasks.tasks`).
+    pub task_frames: Vec<Vec<Option<FrameDetail>>>,
     /// The vector table and NVIC state.
     pub vectors: Option<VectorView>,
 }
@@ -178,7 +180,14 @@ impl Snapshot {
                     finding.message = f(&finding.message);
                 }
             }
-            for d in h.frames.iter_mut().flatten() {
+            if let Some(list) = &mut r.tasks {
+                for b in list.tasks.iter_mut().flat_map(|t| t.backtrace.iter_mut()) {
+                    if let Some(file) = &mut b.file {
+                        *file = f(file);
+                    }
+                }
+            }
+            for d in h.frames.iter_mut().chain(h.task_frames.iter_mut().flatten()).flatten() {
                 if let Some(n) = &mut d.source_note {
                     *n = f(n);
                 }

@@ -4,7 +4,9 @@
 //! isrscope's report (through the same OpenOCD), and each switched-out task's `bt`
 //! (OpenOCD decodes the saved context itself) the same functions as isrscope's task
 //! backtrace, up to the task's entry function, where gdb goes on into the function
-//! before prvTaskExitError (docs/rtos.md).
+//! before prvTaskExitError (docs/rtos.md). The same stop through probe-rs (`--chip`,
+//! the virtual probe's BMP door) lists the same tasks with the same backtraces: the
+//! task walk is backend-neutral, and here it is shown to be.
 
 mod support;
 
@@ -84,4 +86,39 @@ fn openocd_rtos_freertos_sees_the_tasks_isrscope_reports() {
         compared += 1;
     }
     assert_eq!(compared, 3, "sensor, logger and spare compared:\n{raw}");
+}
+
+/// What the report's tasks say, comparably: (name, state, priority, waiting_on, functions).
+fn task_summary(r: &Value) -> Vec<(String, String, u64, String, Vec<String>)> {
+    let mut out: Vec<_> = r["tasks"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let f = t["backtrace"].as_array().unwrap().iter().filter_map(|f| f["function"].as_str().map(String::from)).collect();
+            let name = t["name"].as_str().unwrap().to_string();
+            // IDLE is preempted wherever the tick lands: its frames differ from run to run.
+            let f = if name == "IDLE" { Vec::new() } else { f };
+            (name, t["state"].as_str().unwrap().to_string(), t["priority"].as_u64().unwrap(), t["waiting_on"].as_str().unwrap_or("").to_string(), f)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_probe_rs_path_lists_the_same_tasks_as_the_gdb_path() {
+    let elf = root().join("firmware-samples/build/freertos/task-busfault.elf");
+    let report = |args: &[String]| -> Value {
+        let out = isrscope().args(["inspect", "--timeout", "30", "--format", "json"]).args(args).arg("--elf").arg(&elf).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let vp = Vprobe::start("netduinoplus2", &elf, "bmp");
+    let probe = report(&["--chip".into(), "STM32F407VG".into(), "--protocol".into(), "swd".into(), "--probe".into(), vp.selector()]);
+    drop(vp);
+    let gdb = report(&["--qemu".into(), "netduinoplus2".into()]);
+    assert_eq!(probe["exception"]["name"], "BusFault", "{probe}");
+    let (p, g) = (task_summary(&probe), task_summary(&gdb));
+    assert_eq!(p.len(), 5, "{p:?}");
+    assert_eq!(p, g, "probe-rs path against QEMU's gdbstub");
 }

@@ -12,7 +12,11 @@
 
 static volatile uint32_t *const device = (volatile uint32_t *)LAB_UNMAPPED_ADDR;
 volatile uint32_t sink;
+static TaskHandle_t others[3];
 volatile float fsink;
+/* What filter and mixer keep in a callee-saved FP register across their sleep (so the
+ * port's saved S16-S31 hold it): the tests find these bits there. */
+volatile float filter_acc, mixer_level;
 
 __attribute__((noinline)) static float filter_step(float x, float k)
 {
@@ -26,6 +30,7 @@ static void filter_task(void *arg)
     for (;;) {
         acc = filter_step(acc, 0.75f);
         fsink = acc;
+        filter_acc = acc;
         vTaskDelay(pdMS_TO_TICKS(500));
     }
 }
@@ -37,6 +42,7 @@ static void mixer_task(void *arg)
     for (;;) {
         level = level * 0.5f + filter_step(level, 1.5f);
         fsink = level;
+        mixer_level = level;
         vTaskDelay(pdMS_TO_TICKS(700));
     }
 }
@@ -62,7 +68,7 @@ void EXTI0_IRQHandler(void)
 static void worker_task(void *arg)
 {
     (void)arg;
-    vTaskDelay(3); /* every other task has run and gone to sleep */
+    lab_wait_until_parked(others, 3); /* every other task has run and gone to sleep */
     lab_rtos_snapshot();
     NVIC_IPR(6) = 0xC0; /* below configMAX_SYSCALL_INTERRUPT_PRIORITY: no kernel call in it */
     NVIC_ISER(0) = 1u << 6;
@@ -76,9 +82,9 @@ int main(void)
 {
     SCB_SHCSR |= SHCSR_BUSFAULTENA;
     lab_dsb_isb();
-    xTaskCreate(filter_task, "filter", 256, NULL, 2, NULL);
-    xTaskCreate(mixer_task, "mixer", 256, NULL, 1, NULL);
-    xTaskCreate(logger_task, "logger", 256, NULL, 1, NULL);
+    xTaskCreate(filter_task, "filter", 256, NULL, 2, &others[0]);
+    xTaskCreate(mixer_task, "mixer", 256, NULL, 1, &others[1]);
+    xTaskCreate(logger_task, "logger", 256, NULL, 1, &others[2]);
     xTaskCreate(worker_task, "worker", 384, NULL, 2, NULL);
     vTaskStartScheduler();
     lab_idle();

@@ -12,6 +12,7 @@
 
 static volatile uint32_t *const device = (volatile uint32_t *)LAB_UNMAPPED_ADDR;
 static QueueHandle_t sensor_q;
+static TaskHandle_t others[3];
 volatile uint32_t sink;
 
 static void sensor_task(void *arg)
@@ -49,7 +50,7 @@ __attribute__((noinline)) static uint32_t read_device(unsigned reg)
 static void worker_task(void *arg)
 {
     (void)arg;
-    vTaskDelay(2); /* every other task reaches its state */
+    lab_wait_until_parked(others, 3); /* every other task reaches its state */
     lab_rtos_snapshot();
     sink = read_device(2);
     for (;;) {
@@ -62,9 +63,9 @@ int main(void)
     lab_dsb_isb();
     sensor_q = xQueueCreate(4, sizeof(uint32_t));
     vQueueAddToRegistry(sensor_q, "sensor_q");
-    xTaskCreate(sensor_task, "sensor", 256, NULL, 3, NULL);
-    xTaskCreate(logger_task, "logger", 256, NULL, 1, NULL);
-    xTaskCreate(spare_task, "spare", 192, NULL, 2, NULL);
+    xTaskCreate(sensor_task, "sensor", 256, NULL, 3, &others[0]);
+    xTaskCreate(logger_task, "logger", 256, NULL, 1, &others[1]);
+    xTaskCreate(spare_task, "spare", 192, NULL, 2, &others[2]);
     xTaskCreate(worker_task, "worker", 384, NULL, 2, NULL);
     vTaskStartScheduler();
     lab_idle();

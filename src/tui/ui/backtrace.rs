@@ -18,11 +18,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let block = pane_block(app, Pane::Backtrace);
     let inner = block.inner(area);
     block.render(area, buf);
-    let Some(h) = &app.snapshot.halted else {
+    let Some(super::super::app::ShownBacktrace { entries: bt, end, details }) = app.shown_backtrace() else {
         Paragraph::new(Line::styled(placeholder(app), t.dim())).render(inner, buf);
         return;
     };
-    let bt = &h.report.backtrace;
     let list_h = (bt.len() as u16 + 1).clamp(3, (inner.height * 2 / 5).max(3));
     let [list_area, detail_area] = Layout::vertical([Constraint::Length(list_h), Constraint::Fill(1)]).areas(inner);
 
@@ -36,13 +35,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ListItem::new(line)
         })
         .collect();
-    if let Some(end) = &h.report.backtrace_end {
+    if let Some(end) = end {
         items.push(ListItem::new(Line::styled(format!("  ({end})"), t.dim())));
     }
     let mut state = ListState::default().with_selected(Some(app.frame.min(bt.len().saturating_sub(1))));
     StatefulWidget::render(List::new(items).highlight_style(t.selected()).highlight_symbol("›"), list_area, buf, &mut state);
 
-    let detail = h.frames.get(app.frame).and_then(|d| d.as_ref());
+    let detail = details.get(app.frame).and_then(|d| d.as_ref());
     let entry = bt.get(app.frame);
     detail_pane(app, entry, detail, detail_area, buf);
 }

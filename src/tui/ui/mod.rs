@@ -1,11 +1,13 @@
 //! Drawing: `impl Widget for &App`, generic over the backend (tests render into
-//! `TestBackend`). Below 160x40 one pane is shown at a time, picked with Tab or 1-5;
-//! larger terminals show every pane at once.
+//! `TestBackend`). Below 160x40 one pane is shown at a time, picked with Tab or 1-6;
+//! larger terminals show every pane at once. The Tasks pane is there only when the
+//! firmware has an RTOS whose tasks the report lists.
 
 mod backtrace;
 mod fault;
 mod registers;
 mod status;
+mod tasks;
 mod vectors;
 
 use ratatui::buffer::Buffer;
@@ -41,9 +43,10 @@ impl Widget for &App {
             wide(self, main, buf);
         } else {
             let [tabs, pane] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(main);
-            let titles = Pane::ALL.iter().enumerate().map(|(i, p)| format!("{} {}", i + 1, p.title()));
+            let panes = self.panes();
+            let titles = panes.iter().enumerate().map(|(i, p)| format!("{} {}", i + 1, p.title()));
             Tabs::new(titles)
-                .select(Pane::ALL.iter().position(|p| *p == self.focus).unwrap_or(0))
+                .select(panes.iter().position(|p| *p == self.focus).unwrap_or(0))
                 .highlight_style(t.selected())
                 .divider("│")
                 .render(tabs, buf);
@@ -60,10 +63,18 @@ impl Widget for &App {
 fn wide(app: &App, area: Rect, buf: &mut Buffer) {
     let [left, middle, right] =
         Layout::horizontal([Constraint::Percentage(34), Constraint::Percentage(40), Constraint::Percentage(26)]).areas(area);
-    let [fault, chain] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
     let [regs, vectors] = Layout::vertical([Constraint::Length(16), Constraint::Fill(1)]).areas(right);
-    draw_pane(app, Pane::Fault, fault, buf);
-    draw_pane(app, Pane::Chain, chain, buf);
+    if app.panes().contains(&Pane::Tasks) {
+        let [fault, chain, tasks] =
+            Layout::vertical([Constraint::Percentage(38), Constraint::Percentage(24), Constraint::Percentage(38)]).areas(left);
+        draw_pane(app, Pane::Fault, fault, buf);
+        draw_pane(app, Pane::Chain, chain, buf);
+        draw_pane(app, Pane::Tasks, tasks, buf);
+    } else {
+        let [fault, chain] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
+        draw_pane(app, Pane::Fault, fault, buf);
+        draw_pane(app, Pane::Chain, chain, buf);
+    }
     draw_pane(app, Pane::Backtrace, middle, buf);
     draw_pane(app, Pane::Registers, regs, buf);
     draw_pane(app, Pane::Vectors, vectors, buf);
@@ -71,10 +82,15 @@ fn wide(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// A bordered block titled with the pane's number and name; the focused one stands out.
 pub(crate) fn pane_block(app: &App, pane: Pane) -> Block<'static> {
-    let n = Pane::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
+    let n = app.pane_number(pane);
     let focused = app.focus == pane;
     let t = app.theme;
     let mut title = format!(" {n} {} ", pane.title());
+    if pane == Pane::Backtrace
+        && let Some(task) = app.shown_task_name()
+    {
+        title.push_str(&format!("of task {task} (Esc: the halt's own) "));
+    }
     if app.snapshot.stale && app.snapshot.halted.is_some() {
         title.push_str("(last halt) ");
     }
@@ -92,6 +108,7 @@ fn draw_pane(app: &App, pane: Pane, area: Rect, buf: &mut Buffer) {
         Pane::Backtrace => backtrace::render(app, area, buf),
         Pane::Registers => registers::render(app, area, buf),
         Pane::Vectors => vectors::render(app, area, buf),
+        Pane::Tasks => tasks::render(app, area, buf),
     }
 }
 
