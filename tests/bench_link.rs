@@ -80,8 +80,12 @@ fn breakdown(requests: &[String]) -> String {
 
 /// `isrscope inspect --gdb` through the proxy: connect, catch, unwind, report, detach.
 fn isrscope_job(s: &Scenario) -> Run {
-    let elf = s.elf_path();
-    let qemu = Qemu::start(&s.machine, &elf);
+    isrscope_job_at(&s.name, &s.machine, &s.elf_path())
+}
+
+fn isrscope_job_at(name: &str, machine: &str, elf: &Path) -> Run {
+    let elf = elf.to_path_buf();
+    let qemu = Qemu::start(machine, &elf);
     let proxy = Proxy::start(&qemu.socket());
     let started = Instant::now();
     let out = Command::new(isrscope_bin())
@@ -98,13 +102,13 @@ fn isrscope_job(s: &Scenario) -> Run {
     assert!(
         json.contains("\"backtrace\""),
         "{}: isrscope failed ({:?}):\n{}",
-        s.name,
+        name,
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
     std::thread::sleep(Duration::from_millis(200)); // let the proxy count the last bytes
     if std::env::var_os("ISRSCOPE_BENCH_PACKETS").is_some() {
-        eprintln!("{}: isrscope's packets:\n  {}", s.name, proxy.requests().join("\n  "));
+        eprintln!("{}: isrscope's packets:\n  {}", name, proxy.requests().join("\n  "));
     }
     Run {
         counts: proxy.counts(),
@@ -271,3 +275,18 @@ fn inspect_stays_within_its_packet_budget() {
         table.join(", ")
     );
 }
+
+/// The FreeRTOS task walk's cost on the link (docs/rtos.md, docs/performance.md): the
+/// same fault report as c-busfault's on firmware with six tasks (rtos-task-busfault), every
+/// task listed, its stack's fill scanned and its saved context unwound. A budget, not a
+/// benchmark: the measured count plus one packet of room.
+#[test]
+fn the_rtos_task_walk_stays_within_its_packet_budget() {
+    let elf = common::repo_root().join("firmware-samples/build/freertos/task-busfault.elf");
+    let run = isrscope_job_at("rtos-task-busfault", "netduinoplus2", &elf);
+    let (o, bytes) = (run.counts.to_server, run.counts.bytes_to_server + run.counts.bytes_to_client);
+    eprintln!("rtos-task-busfault: {o} packets, {bytes} bytes: {}", breakdown(&run.requests));
+    assert!(o <= RTOS_BUDGET, "rtos-task-busfault: isrscope sent {o} packets (budget {RTOS_BUDGET}): {}", breakdown(&run.requests));
+}
+
+const RTOS_BUDGET: u64 = 40;

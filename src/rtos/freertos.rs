@@ -15,6 +15,9 @@ use crate::target::{Registers, Target};
 const MAX_TASKS: usize = 256;
 /// Bytes of a task's stack scanned for the fill pattern (the high-water mark).
 const MAX_STACK_SCAN: u32 = 64 * 1024;
+/// The most a saved context takes: [xSecureContext,] PSPLIM, EXC_RETURN, R4-R11,
+/// S16-S31, an extended frame (26 words).
+const CONTEXT_MAX: u32 = 4 * (3 + 8 + 16 + 26);
 /// tskSTACK_FILL_BYTE.
 const STACK_FILL: u8 = 0xA5;
 
@@ -245,7 +248,37 @@ pub fn read(target: &mut dyn Target, image: &Image) -> Option<TaskList> {
         (Some(tcb), Some(list), Some(item)) => (Layouts { tcb, list, item, queue: next(), semaphore: next() }, "dwarf"),
         _ => (fallback_layouts(), "guessed"),
     };
-    let mut w = Walk { target, image, l: &layouts, problems: Vec::new(), tasks: Vec::new(), corrupt_tcbs: Vec::new() };
+    let mut w = Walk {
+        target,
+        image,
+        l: &layouts,
+        problems: Vec::new(),
+        tasks: Vec::new(),
+        corrupt_tcbs: Vec::new(),
+        blocks: Vec::new(),
+        registry: None,
+    };
+    // The kernel's own variables lie together in its .bss: read them in one block when
+    // they span at most 1 KiB.
+    let kernel_vars: Vec<(u32, u32)> = [
+        "pxCurrentTCB",
+        "pxCurrentTCBs",
+        "xSchedulerRunning",
+        "pxReadyTasksLists",
+        "xDelayedTaskList1",
+        "xDelayedTaskList2",
+        "xPendingReadyList",
+        "xSuspendedTaskList",
+        "xTasksWaitingTermination",
+        "xQueueRegistry",
+    ]
+    .iter()
+    .filter_map(|n| syms.by_name(n))
+    .map(|s| (s.address, s.address + s.size.max(4)))
+    .collect();
+    if let (Some(lo), Some(hi)) = (kernel_vars.iter().map(|v| v.0).min(), kernel_vars.iter().map(|v| v.1).max()) {
+        w.prefetch(lo, hi - lo);
+    }
     let current = w.word(current_sym).filter(|&c| c != 0);
     let scheduler_running = syms.by_name("xSchedulerRunning").and_then(|s| w.word(s.address)).map(|v| v != 0);
 
@@ -432,6 +465,10 @@ struct Walk<'a> {
     problems: Vec<String>,
     tasks: Vec<Task>,
     corrupt_tcbs: Vec<u32>,
+    /// Blocks of target memory read whole (TCBs).
+    blocks: Vec<(u32, Vec<u8>)>,
+    /// The queue registry, read once.
+    registry: Option<Vec<(u32, u32)>>,
 }
 
 impl Walk<'_> {
@@ -440,9 +477,34 @@ impl Walk<'_> {
     }
 
     fn words(&mut self, address: u32, n: usize) -> Option<Vec<u32>> {
-        let mut b = vec![0u8; 4 * n];
-        self.target.read_memory(address, &mut b).ok()?;
+        let b = self.bytes(address, 4 * n)?;
         Some(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+
+    /// Target memory, from a block read before when one holds it (each TCB is read in
+    /// one piece: its members, list items and name then cost no round trip of their own).
+    fn bytes(&mut self, address: u32, len: usize) -> Option<Vec<u8>> {
+        let end = u64::from(address) + len as u64;
+        if let Some((at, b)) = self.blocks.iter().find(|(at, b)| *at <= address && end <= u64::from(*at) + b.len() as u64) {
+            let from = (address - at) as usize;
+            return Some(b[from..from + len].to_vec());
+        }
+        let mut b = vec![0u8; len];
+        self.target.read_memory(address, &mut b).ok()?;
+        Some(b)
+    }
+
+    /// Reads a block (a TCB) into the walk's cache.
+    fn prefetch(&mut self, address: u32, len: u32) {
+        let end = u64::from(address) + u64::from(len);
+        let held = self.blocks.iter().any(|(at, b)| *at <= address && end <= u64::from(*at) + b.len() as u64);
+        if held || self.blocks.len() >= 4 * MAX_TASKS || len == 0 || len > 1024 {
+            return;
+        }
+        let mut b = vec![0u8; len as usize];
+        if self.target.read_memory(address, &mut b).is_ok() {
+            self.blocks.push((address, b));
+        }
     }
 
     fn field(&mut self, base: u32, layout_is_tcb: bool, name: &str) -> Option<u32> {
@@ -484,6 +546,10 @@ impl Walk<'_> {
                 return;
             }
             seen.push(item);
+            // The item is most likely a TCB's state list item: read that TCB whole.
+            if let Some(state_off) = self.l.tcb.offset("xStateListItem") {
+                self.prefetch(item.wrapping_sub(state_off), self.l.tcb.size);
+            }
             let Some(owner) = self.word(item + owner_off) else {
                 self.problems.push(format!("{what}: the list item at {item:#010x} is unreadable"));
                 return;
@@ -521,6 +587,7 @@ impl Walk<'_> {
     }
 
     fn task(&mut self, tcb: u32, state: TaskState, wakes_at: Option<u32>) -> Option<Task> {
+        self.prefetch(tcb, self.l.tcb.size);
         let name = self.name(tcb);
         let priority = self.field(tcb, true, "uxPriority")?;
         let base_priority = self.field(tcb, true, "uxBasePriority");
@@ -562,6 +629,7 @@ impl Walk<'_> {
 
     /// The registers a switched-out task resumes with, from its saved context at `top`.
     fn saved_context(&mut self, top: u32, port: Port) -> Option<SavedContext> {
+        self.prefetch(top, CONTEXT_MAX);
         let (callee, exc_return, mut at) = match port {
             Port::Armv7m { fpu: false } => (self.words(top, 8)?, None, top + 32),
             Port::Armv7m { fpu: true } => {
@@ -615,18 +683,27 @@ impl Walk<'_> {
 
     fn name(&mut self, tcb: u32) -> String {
         let Some(m) = self.l.tcb.member("pcTaskName").cloned() else { return String::new() };
-        c_string(&mut *self.target, tcb + m.offset, m.size.unwrap_or(16).min(64) as usize).unwrap_or_default()
+        let Some(b) = self.bytes(tcb + m.offset, m.size.unwrap_or(16).min(64) as usize) else { return String::new() };
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        String::from_utf8_lossy(&b[..end]).into_owned()
     }
 
     /// The queue registry (configQUEUE_REGISTRY_SIZE): (name pointer, handle) pairs.
     fn registry(&mut self) -> Vec<(u32, u32)> {
+        if let Some(r) = &self.registry {
+            return r.clone();
+        }
         let Some((at, size)) = self.image.symbols().by_name("xQueueRegistry").map(|s| (s.address, s.size)) else {
             return Vec::new();
         };
         // QueueRegistryItem_t: { const char *pcQueueName; QueueHandle_t xHandle; }
         let n = (size / 8).min(64) as usize;
-        let Some(words) = self.words(at, 2 * n) else { return Vec::new() };
-        words.chunks_exact(2).map(|c| (c[0], c[1])).filter(|&(_, h)| h != 0).collect()
+        let r: Vec<(u32, u32)> = match self.words(at, 2 * n) {
+            Some(words) => words.chunks_exact(2).map(|c| (c[0], c[1])).filter(|&(_, h)| h != 0).collect(),
+            None => Vec::new(),
+        };
+        self.registry = Some(r.clone());
+        r
     }
 
     /// Every registered queue, semaphore and mutex.
@@ -718,8 +795,20 @@ impl Walk<'_> {
             return None;
         }
         let len = (top - base).min(MAX_STACK_SCAN);
-        let mut b = vec![0u8; len as usize];
-        self.target.read_memory(base, &mut b).ok()?;
+        // With the saved context above it in the same read, when the whole stack is
+        // scanned (the context is then decoded from this block).
+        let b = if top - base <= MAX_STACK_SCAN {
+            let mut b = vec![0u8; (len + CONTEXT_MAX) as usize];
+            if self.target.read_memory(base, &mut b).is_ok() {
+                self.blocks.push((base, b.clone()));
+                b
+            } else {
+                self.bytes(base, len as usize)?
+            }
+        } else {
+            self.bytes(base, len as usize)?
+        };
+        let b = &b[..len as usize];
         // 0 when the base is written: the stack was used to its end (or is not filled,
         // which `read` finds when no task's base holds the fill).
         // Whole stack words, as the kernel counts its high-water mark: a written word whose

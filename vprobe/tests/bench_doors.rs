@@ -102,6 +102,9 @@ enum Job {
     Vectors,
     /// Catch the fault of late-forced on a board found running.
     Late,
+    /// The fault report of the FreeRTOS sample with every task listed and unwound
+    /// (gdb: through OpenOCD's `-rtos FreeRTOS`, `info threads` and `thread apply all bt`).
+    Tasks,
 }
 
 /// What one run cost and what it printed.
@@ -143,11 +146,12 @@ fn gdb(elf: &Path, remote: &str, commands: &[String]) -> Output {
 fn gdb_commands(job: Job, stop_at: &str, dump: &Path) -> Vec<String> {
     let catch = ["HardFault_Handler", "MemManage_Handler", "BusFault_Handler", "UsageFault_Handler"].iter().map(|h| format!("break *{h}"));
     let mut v: Vec<String> = match job {
-        Job::Inspect | Job::Capture | Job::Late => catch.chain(["continue".to_string()]).collect(),
+        Job::Inspect | Job::Capture | Job::Late | Job::Tasks => catch.chain(["continue".to_string()]).collect(),
         Job::Vectors => vec![format!("break *{stop_at}"), "continue".into()],
     };
     v.extend(match job {
         Job::Inspect | Job::Late => ["bt", "info registers", "x/16wx 0xE000ED00"].map(String::from).to_vec(),
+        Job::Tasks => ["bt", "info registers", "x/16wx 0xE000ED00", "info threads", "thread apply all bt"].map(String::from).to_vec(),
         Job::Capture => vec![
             "info all-registers".into(),
             "x/16wx 0xE000ED00".into(),
@@ -164,6 +168,7 @@ fn run(tool: Tool, job: Job, latency_us: u64) -> Run {
     let (elf, stop_at) = match job {
         Job::Vectors => scenario_elf("c-vtor-ram"),
         Job::Late => (root().join("firmware-samples/build/c/late-forced.elf"), "HardFault_Handler".to_string()),
+        Job::Tasks => (root().join("firmware-samples/build/freertos/task-busfault.elf"), "BusFault_Handler".to_string()),
         _ => scenario_elf("c-busfault"),
     };
     let mut flags = vec!["--latency-us".to_string(), latency_us.to_string()];
@@ -177,7 +182,7 @@ fn run(tool: Tool, job: Job, latency_us: u64) -> Run {
     };
     let dir = tempfile::tempdir().unwrap();
     let isrscope_args: Vec<String> = match job {
-        Job::Inspect | Job::Late => ["inspect", "--timeout", "60", "--format", "json"].map(String::from).to_vec(),
+        Job::Inspect | Job::Late | Job::Tasks => ["inspect", "--timeout", "60", "--format", "json"].map(String::from).to_vec(),
         Job::Capture => vec!["capture".into(), "--timeout".into(), "60".into(), "-o".into(), dir.path().join("c.core").display().to_string()],
         Job::Vectors => ["vectors", "--format", "json", "--break-at", &stop_at].map(String::from).to_vec(),
     };
@@ -204,7 +209,12 @@ fn run(tool: Tool, job: Job, latency_us: u64) -> Run {
             .output()
             .unwrap(),
         Tool::IsrscopeOpenOcd | Tool::GdbOpenOcd => {
-            let ocd = OpenOcd::start(vp.port).unwrap();
+            // gdb gets the tasks only from OpenOCD's RTOS support.
+            let ocd = if tool == Tool::GdbOpenOcd && job == Job::Tasks {
+                OpenOcd::start_with(vp.port, &["stm32f4.cpu configure -rtos FreeRTOS"]).unwrap()
+            } else {
+                OpenOcd::start(vp.port).unwrap()
+            };
             let out = client(format!("localhost:{}", ocd.gdb_port));
             drop(ocd);
             out
@@ -237,6 +247,12 @@ fn did_the_job(tool: Tool, job: Job, r: &Run) -> Result<(), String> {
             j["outcome"] == "hard-fault" && j["backtrace"].as_array().is_some_and(|b| b.len() >= 3)
         }
         (Tool::ProbeRsCliV3, Job::Late) => text.contains("HardFault") && text.contains("level3"),
+        (t, Job::Tasks) if t.is_isrscope() => {
+            let j: Value = serde_json::from_slice(&r.out.stdout).map_err(|e| format!("{e}: {text}"))?;
+            let tasks = j["tasks"]["tasks"].as_array().map(Vec::len).unwrap_or(0);
+            j["outcome"] == "bus-fault" && tasks == 6
+        }
+        (_, Job::Tasks) => text.contains("BusFault_Handler") && text.contains("sensor_task") && text.contains("logger_task"),
         (_, Job::Late) => text.contains("HardFault_Handler") && text.contains("#1"),
         (t, Job::Capture) if t.is_isrscope() => r.out.status.success(),
         (_, Job::Capture) => text.contains("BusFault_Handler") && r.dumped == 128 * 1024,
@@ -249,7 +265,7 @@ fn did_the_job(tool: Tool, job: Job, r: &Run) -> Result<(), String> {
 /// isrscope's front-door round trips per path and job, measured in the run of
 /// docs/performance.md (section 1b), plus about 10% of room: a change that costs the
 /// probe more fails here and must update the page.
-const BUDGETS: [(Tool, Job, u64); 7] = [
+const BUDGETS: [(Tool, Job, u64); 8] = [
     (Tool::IsrscopeChipV3, Job::Inspect, 230),
     (Tool::IsrscopeChip, Job::Inspect, 2470),
     (Tool::IsrscopePyOcd, Job::Inspect, 910),
@@ -258,7 +274,10 @@ const BUDGETS: [(Tool, Job, u64); 7] = [
     (Tool::IsrscopePyOcd, Job::Vectors, 1290),
     // Mostly polling while the firmware runs 3 s (about 300: 5 ms polling cost 450).
     (Tool::IsrscopeChipV3, Job::Late, 360),
+    (Tool::IsrscopeChipV3, Job::Tasks, TASKS_BUDGET),
 ];
+
+const TASKS_BUDGET: u64 = 335;
 
 /// A budget, not a benchmark (runs in the normal suite): isrscope's round trips on the
 /// probe-rs and pyOCD paths stay within the figures of docs/performance.md, and the
@@ -298,8 +317,14 @@ fn benchmark_probe_cost_against_the_peers() {
     if !probe_rs {
         eprintln!("{} is not installed (scripts/bench.sh doors installs it): the late job runs without it", probe_rs_cli().display());
     }
-    for job in [Job::Inspect, Job::Capture, Job::Vectors, Job::Late] {
+    // ISRSCOPE_BENCH_JOBS=Tasks,Late runs only those.
+    let only = std::env::var("ISRSCOPE_BENCH_JOBS").ok();
+    for job in [Job::Inspect, Job::Capture, Job::Vectors, Job::Late, Job::Tasks] {
+        if only.as_deref().is_some_and(|o| !o.split(',').any(|j| j == format!("{job:?}"))) {
+            continue;
+        }
         let here: Vec<Tool> = match job {
+            Job::Tasks => vec![Tool::IsrscopeChipV3, Tool::IsrscopeOpenOcd, Tool::GdbOpenOcd],
             // Raw SWD polls the running core at several commands a look: left out.
             Job::Late => [Tool::IsrscopeChipV3, Tool::IsrscopeOpenOcd, Tool::IsrscopePyOcd, Tool::GdbOpenOcd, Tool::GdbPyOcd, Tool::ProbeRsCliV3]
                 .into_iter()
@@ -355,7 +380,7 @@ fn benchmark_probe_cost_against_the_peers() {
             }
         }
         for (i, &tool) in here.iter().enumerate() {
-            if !tool.is_isrscope() && matches!(job, Job::Inspect | Job::Late) {
+            if !tool.is_isrscope() && matches!(job, Job::Inspect | Job::Late | Job::Tasks) {
                 let r = first[i].as_ref().unwrap();
                 println!("\n{} printed:\n```\n{}\n```", tool.name(), r.text().lines().take(60).collect::<Vec<_>>().join("\n"));
             }
