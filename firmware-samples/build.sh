@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ -x "$here/rust/build.sh" ]; then
   "$here/rust/build.sh"
 fi
+# The `isrscope run` samples: a crate whose cargo runner is isrscope.
+"$here/rust-run/build.sh"
 # Built the way real projects build firmware (LTO, opt-level s/z, flash at 0).
 "$here/rust-release/build.sh"
 # FreeRTOS-Kernel V11.2.0 (one pinned download, see freertos/fetch-kernel.sh).

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => cli::capture::run(args),
         Command::Analyze(args) => cli::analyze::run(args),
         Command::Vectors(args) => cli::vectors::run(args),
+        Command::Run(args) => cli::run::run(args),
         Command::List(args) => cli::probe_cmds::list(args),
         Command::Chips(args) => cli::probe_cmds::chips(args),
     };

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::lab::Qemu;
-use common::manifest::is_subsequence;
+use common::manifest::{backtrace_functions, is_subsequence};
 use common::oracle::run_batch;
 use serde::Deserialize;
 use serde_json::Value;
@@ -251,14 +251,6 @@ fn capture(s: &Scenario, dir: &Path) -> PathBuf {
     core
 }
 
-fn names(report: &Value) -> Vec<String> {
-    report["backtrace"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| if e["kind"] == "exception" { "<exception>".into() } else { e["function"].as_str().unwrap_or("??").to_string() })
-        .collect()
-}
 
 #[test]
 fn every_sample_stops_with_the_tasks_its_manifest_lists() {
@@ -292,7 +284,7 @@ fn the_running_task_unwinds_to_its_entry_function_and_ends_there() {
         let tick = s.timeout.is_some() && exception == "SysTick";
         assert!(exception == s.exception || tick, "{}: exception {exception}, not {}: {r}", s.name, s.exception);
         assert_eq!(code, s.exit.unwrap_or_else(|| class_exit(&s.exception)), "{}: exit code", s.name);
-        let got = names(&r);
+        let got = backtrace_functions(&r);
         let got: Vec<&str> = got.iter().map(String::as_str).collect();
         let wanted: Vec<&str> = s.backtrace.iter().map(String::as_str).collect();
         assert!(is_subsequence(&wanted, &got), "{}: backtrace {got:?} does not hold {wanted:?}", s.name);

@@ -51,6 +51,7 @@ f407 vec-midfunc vectors_ok.c '-DLAB_USAGEFAULT_VECTOR=((void (*)(void))((char *
 f407 vec-sp-misaligned vectors_ok.c '-DLAB_INITIAL_SP=((void (*)(void))((char *)&_estack - 4))'
 f407 vtor-ram vtor_ram.c
 f407 lockup lockup.c
+f407 semihost-exit semihost_exit.c
 
 core m0-unaligned cortex-m0 microbit m0_unaligned.c
 core m3-busfault cortex-m3 mps2 busfault.c

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use crate::target::Target;
 use crate::target::gdb::{ConnectOptions, GdbTarget};
 use crate::target::probe::ProbeTarget;
-use crate::target::qemu::{QemuConfig, QemuTarget};
+use crate::target::qemu::{QemuConfig, QemuTarget, Semihosting};
 
 use super::{TargetArgs, probe_cmds};
 
@@ -23,6 +23,12 @@ pub struct Connection {
 }
 
 pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Result<Connection> {
+    connect_with(args, elf, timeout, Semihosting::Off)
+}
+
+/// [`connect`], with the semihosting a QEMU isrscope starts gets (`run`: QEMU's own,
+/// its console output passed through).
+pub fn connect_with(args: &TargetArgs, elf: Option<&Path>, timeout: Duration, semihosting: Semihosting) -> Result<Connection> {
     let gdb = ConnectOptions { timeout, ..ConnectOptions::default() };
     if args.chip.is_none() && (args.gdb.is_some() || args.qemu.is_some()) && args.probe.any() {
         bail!("--probe, --speed, --protocol and --connect-under-reset go with --chip (a debug probe driven by probe-rs)");
@@ -35,6 +41,7 @@ pub fn connect(args: &TargetArgs, elf: Option<&Path>, timeout: Duration) -> Resu
         let Some(elf) = elf else { bail!("--qemu needs --elf: the firmware to run") };
         let mut config = QemuConfig::new(machine.clone(), elf);
         config.gdb = gdb;
+        config.semihosting = semihosting;
         let target = QemuTarget::launch(&config).with_context(|| format!("starting QEMU ({machine}) with {}", elf.display()))?;
         let warnings = target.warnings().to_vec();
         for w in &warnings {

@@ -7,6 +7,7 @@ pub mod capture;
 pub mod connect;
 pub mod inspect;
 pub mod probe_cmds;
+pub mod run;
 pub mod vectors;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub enum Command {
     Capture(capture::CaptureArgs),
     /// The fault report of a core dump (isrscope's or probe-rs'), or of a directory of them.
     Analyze(analyze::AnalyzeArgs),
+    /// The cargo runner: load and run the firmware, show its semihosting output, and end with its exit status or, on a fault, the report and the fault's exit code.
+    Run(run::RunArgs),
     /// Vector-table correctness: the ELF's table, and with a target, VTOR, the table it points at, flash and the NVIC.
     Vectors(vectors::VectorsArgs),
     /// The debug probes connected to this machine (for --probe).

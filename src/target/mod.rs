@@ -214,6 +214,18 @@ pub trait Target {
     /// Writes `data` at `address`. Only when the user asked for it.
     fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<()>;
 
+    /// What the program wrote to the host since the last call (semihosting console
+    /// writes, over GDB's File-I/O): (descriptor 1 or 2, bytes), in order.
+    fn take_program_output(&mut self) -> Vec<(u8, Vec<u8>)> {
+        Vec::new()
+    }
+
+    /// The program's exit status, once it has exited (semihosting `SYS_EXIT` reported
+    /// by the server as the process's exit).
+    fn exit_status(&self) -> Option<u8> {
+        None
+    }
+
     /// Every core register the target has, in one call where the link allows.
     fn read_registers(&mut self) -> Result<Registers>;
 

@@ -37,8 +37,12 @@ pub struct QemuConfig {
     pub elf: PathBuf,
     /// The executable; `None`: `$ISRSCOPE_QEMU`, else `qemu-system-arm` from `PATH`.
     pub executable: Option<PathBuf>,
-    /// Lets the firmware end QEMU with an exit code (semihosting `SYS_EXIT`).
-    pub semihosting: bool,
+    /// Semihosting: off, or QEMU's own (`target=native`): the firmware's writes to
+    /// stdout go to isrscope's stdout, its writes to stderr (and SYS_WRITE0/WRITEC) come
+    /// through [`Target::take_program_output`], `SYS_EXIT` ends QEMU with the status.
+    /// (`target=gdb`, the File-I/O route, leaves QEMU 10.0.2's gdbstub deaf after the
+    /// first call, with gdb-multiarch too: not offered.)
+    pub semihosting: Semihosting,
     /// More arguments, passed last.
     pub extra_args: Vec<String>,
     /// How long QEMU may take to open its gdbstub socket.
@@ -47,13 +51,19 @@ pub struct QemuConfig {
     pub gdb: ConnectOptions,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Semihosting {
+    Off,
+    Native,
+}
+
 impl QemuConfig {
     pub fn new(machine: impl Into<String>, elf: impl Into<PathBuf>) -> Self {
         Self {
             machine: machine.into(),
             elf: elf.into(),
             executable: None,
-            semihosting: false,
+            semihosting: Semihosting::Off,
             extra_args: Vec::new(),
             start_timeout: Duration::from_secs(10),
             gdb: ConnectOptions::default(),
@@ -139,6 +149,11 @@ pub struct QemuTarget {
     options: ConnectOptions,
     /// QEMU's exit, once seen, with its stderr message.
     exit: Option<String>,
+    /// QEMU's exit code when it ended by itself without a message: the firmware's
+    /// semihosting SYS_EXIT status (QEMU exits with it).
+    exit_code: Option<u8>,
+    /// How much of QEMU's stderr file has been passed on as the firmware's stderr.
+    stderr_seen: usize,
 }
 
 impl QemuTarget {
@@ -183,14 +198,18 @@ impl QemuTarget {
                 socket.display()
             ))
             .args(["-gdb", "chardev:isrscope-gdb"]);
-        if config.semihosting {
-            cmd.args(["-semihosting-config", "enable=on,target=native"]);
+        match config.semihosting {
+            Semihosting::Off => {}
+            Semihosting::Native => {
+                cmd.args(["-semihosting-config", "enable=on,target=native"]);
+            }
         }
-        cmd.args(&config.extra_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
+        let stdout = if config.semihosting == Semihosting::Native { Stdio::inherit() } else { Stdio::null() };
+        cmd.args(&config.extra_args).stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         die_with_parent(&mut cmd);
+        // Its own process group: a Ctrl-C at the terminal goes to isrscope, which stops
+        // the core and reports before QEMU ends (with isrscope, by the death signal).
+        cmd.process_group(0);
         let child = cmd.spawn().map_err(|e| {
             let _ = std::fs::remove_dir_all(&dir);
             TargetError::Other(format!("cannot start {}: {e}", exe.display()))
@@ -209,6 +228,8 @@ impl QemuTarget {
             warnings,
             options,
             exit: None,
+            exit_code: None,
+            stderr_seen: 0,
         };
         me.connect_within(config.start_timeout)?;
         if let Some(gdb) = &me.gdb
@@ -308,6 +329,9 @@ impl QemuTarget {
             loop {
                 if let Some(status) = self.child.try_wait().ok().flatten() {
                     self.exit = Some(self.describe_exit(status));
+                    // QEMU's own messages start with its name; the rest is the firmware's.
+                    let quiet = !self.stderr().lines().any(is_qemu_message);
+                    self.exit_code = status.code().filter(|_| quiet).and_then(|c| u8::try_from(c).ok());
                     break;
                 }
                 if Instant::now() >= deadline {
@@ -411,6 +435,24 @@ impl Target for QemuTarget {
     fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<()> {
         self.with(|g| g.write_memory(address, data))
     }
+    fn take_program_output(&mut self) -> Vec<(u8, Vec<u8>)> {
+        let mut out = self.gdb.as_mut().map(|g| g.take_program_output()).unwrap_or_default();
+        // The firmware's stderr (semihosting) shares QEMU's stderr file: its complete
+        // lines that are not QEMU's own messages.
+        let all = self.stderr();
+        if let Some(new) = all.get(self.stderr_seen..) {
+            let complete = new.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let text: String = new[..complete].lines().filter(|l| !is_qemu_message(l)).map(|l| format!("{l}\n")).collect();
+            self.stderr_seen += complete;
+            if !text.is_empty() {
+                out.push((2, text.into_bytes()));
+            }
+        }
+        out
+    }
+    fn exit_status(&self) -> Option<u8> {
+        self.gdb.as_ref().and_then(|g| g.exit_status()).or(self.exit_code)
+    }
     fn read_registers(&mut self) -> Result<Registers> {
         self.with(|g| g.read_registers())
     }
@@ -500,6 +542,11 @@ fn private_dir() -> Result<PathBuf> {
         "cannot create a private directory in {}",
         base.display()
     )))
+}
+
+/// A line QEMU wrote itself (`qemu-system-arm: ...`, `qemu: fatal: ...`).
+fn is_qemu_message(line: &str) -> bool {
+    line.starts_with("qemu")
 }
 
 /// Makes the child die with its parent (Linux), and not leave a core file when it aborts.

@@ -120,3 +120,15 @@ pub fn is_subsequence(wanted: &[&str], got: &[&str]) -> bool {
     let mut it = got.iter();
     wanted.iter().all(|w| it.any(|g| g == w))
 }
+
+/// A JSON report's backtrace in the manifests' notation: function names innermost
+/// first, `<exception>` at each exception entry.
+#[allow(dead_code)]
+pub fn backtrace_functions(report: &serde_json::Value) -> Vec<String> {
+    report["backtrace"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| if e["kind"] == "exception" { "<exception>".into() } else { e["function"].as_str().unwrap_or("??").to_string() })
+        .collect()
+}

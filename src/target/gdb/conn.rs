@@ -142,6 +142,9 @@ impl Connection {
     pub fn send(&mut self, payload: &[u8], doing: &str) -> Result<()> {
         self.check_usable(doing)?;
         let framed = packet::frame(payload);
+        if trace() {
+            eprintln!("isrscope rsp -> {}", String::from_utf8_lossy(&payload[..payload.len().min(200)]));
+        }
         for _attempt in 0..=MAX_RETRIES {
             self.write_all(&framed, doing)?;
             self.stats.packets_sent += 1;
@@ -190,6 +193,9 @@ impl Connection {
     /// Sends the out-of-band interrupt byte (0x03).
     pub fn send_interrupt(&mut self, doing: &str) -> Result<()> {
         self.check_usable(doing)?;
+        if trace() {
+            eprintln!("isrscope rsp -> ^C");
+        }
         self.write_all(&[0x03], doing)
     }
 
@@ -206,7 +212,12 @@ impl Connection {
                         self.write_all(b"+", doing)?;
                     }
                     return match packet::decode(&raw) {
-                        Ok(payload) => Ok(Some(payload)),
+                        Ok(payload) => {
+                            if trace() {
+                                eprintln!("isrscope rsp <- {}", String::from_utf8_lossy(&payload[..payload.len().min(200)]));
+                            }
+                            Ok(Some(payload))
+                        }
                         Err(e) => Err(self.fail(TargetError::Protocol {
                             doing: doing.into(),
                             message: format!("undecodable packet: {e}"),
@@ -420,4 +431,10 @@ impl Connection {
         };
         self.fail(err)
     }
+}
+
+/// `ISRSCOPE_RSP_TRACE=1`: every packet sent and received on stderr (debugging a server).
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("ISRSCOPE_RSP_TRACE").is_some_and(|v| !v.is_empty() && v != "0"))
 }

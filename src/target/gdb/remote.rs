@@ -6,6 +6,7 @@
 //! resume, step, reset or write.
 
 mod blackmagic;
+mod fileio;
 mod memory;
 mod registers;
 mod run;
@@ -76,6 +77,8 @@ pub struct GdbTarget {
     /// The vector catch setting found on the server (OpenOCD), restored on detach.
     vector_catch_restore: Option<String>,
     console: Vec<u8>,
+    /// What the program wrote through File-I/O (semihosting): (descriptor, bytes).
+    program_output: Vec<(u8, Vec<u8>)>,
     last_stop: Option<StopReply>,
     detached: bool,
 }
@@ -114,6 +117,7 @@ impl GdbTarget {
             lifted: BTreeMap::new(),
             vector_catch_restore: None,
             console: Vec::new(),
+            program_output: Vec::new(),
             last_stop: None,
             detached: false,
         };
@@ -475,6 +479,17 @@ impl Target for GdbTarget {
         self.memory_cached += buf.len();
         self.memory.push((address, buf.to_vec()));
         Ok(())
+    }
+
+    fn take_program_output(&mut self) -> Vec<(u8, Vec<u8>)> {
+        std::mem::take(&mut self.program_output)
+    }
+
+    fn exit_status(&self) -> Option<u8> {
+        match &self.last_stop {
+            Some(StopReply::Exited { code, .. }) => Some(*code),
+            _ => None,
+        }
     }
 
     fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<()> {

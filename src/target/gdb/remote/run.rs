@@ -56,6 +56,10 @@ impl GdbTarget {
                 self.console.extend(out);
                 continue;
             }
+            if let Some(req) = super::fileio::Request::parse(&reply) {
+                self.serve_file_io(&req, doing)?;
+                continue;
+            }
             return self.parse_stop(&reply, doing).map(Some);
         }
     }

@@ -1,0 +1,250 @@
+//! `isrscope run`: the cargo runner. Loads the firmware, runs it, shows what it writes
+//! through semihosting as it comes, and ends with the firmware's own exit status, or
+//! on a fault (or an RTOS error hook) with the whole report and its class's exit code
+//! (docs/run.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::debuginfo::Image;
+use crate::report::{self, CollectOptions, Report};
+use crate::rtos::freertos;
+use crate::target::catch::{self, CatchOptions, FaultCatch};
+use crate::target::qemu::Semihosting;
+use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
+
+use super::connect::{Connection, connect_with};
+use super::{Format, TargetArgs, use_color};
+
+/// Exit code when `--timeout` ends the run with no fault and no exit (as timeout(1)).
+pub const EXIT_TIMEOUT: u8 = 124;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The firmware ELF (cargo passes it last to a runner).
+    #[arg(value_name = "FW.elf")]
+    pub elf: PathBuf,
+    /// Do not load the ELF: reset and run what the target holds.
+    #[arg(long)]
+    pub no_load: bool,
+    /// End after this many seconds without a fault or an exit: the report of where the
+    /// core is, exit code 124. 0: no limit.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// The report's format on a fault (the firmware's output is passed through as is).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The signal that asked isrscope to stop (SIGINT, SIGTERM), or 0.
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    SIGNALLED.store(sig, Ordering::SeqCst);
+}
+
+fn catch_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+/// How the run ended.
+enum End {
+    /// The firmware exited (semihosting SYS_EXIT) with this status.
+    Exited(u8),
+    /// A stop worth a report: a fault, an RTOS hook, a timeout, a signal.
+    Report { opts: CollectOptions, code: Option<u8> },
+}
+
+pub fn run(args: &RunArgs) -> Result<u8> {
+    let image = Image::open(&args.elf).with_context(|| format!("reading {}", args.elf.display()))?;
+    catch_signals();
+    let mut conn = connect_with(&args.target, Some(&args.elf), Duration::from_secs(5), Semihosting::Native)?;
+    let result = run_on(&mut conn, &image, args);
+    let target = conn.target.as_mut();
+    flush_output(target);
+    let end = match result {
+        Ok(end) => end,
+        Err(e) => {
+            if !conn.owned {
+                let _ = target.detach(true);
+            }
+            return Err(e);
+        }
+    };
+    match end {
+        End::Exited(status) => Ok(status),
+        End::Report { opts, code } => {
+            let report = match report::collect(target, Some(&image), &opts) {
+                Ok(r) => r,
+                Err(TargetError::LockedUp { detail, .. }) => Report::lockup_without_state(&target.capabilities().description, &detail),
+                Err(e) => return Err(e).context("reading the stopped core"),
+            };
+            match args.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Text => print!("{}", report::text::render(&report, use_color())),
+            }
+            // A target isrscope did not start is left running the firmware, as found.
+            if !conn.owned {
+                target.detach(true).context("detaching from the target")?;
+            }
+            Ok(code.unwrap_or_else(|| report.outcome.exit_code()))
+        }
+    }
+}
+
+fn run_on(conn: &mut Connection, image: &Image, args: &RunArgs) -> Result<End> {
+    let target = conn.target.as_mut();
+    if !target.capabilities().live {
+        bail!("the target cannot run (a core file)");
+    }
+    if !matches!(target.state()?, CoreState::Halted { .. }) {
+        target.halt(Duration::from_secs(5)).context("halting the core")?;
+    }
+    if !conn.owned {
+        if args.target.chip.is_some() && !args.no_load {
+            bail!("loading through probe-rs' flashing API is not implemented yet: flash with `probe-rs download` and run with --no-load (docs/run.md)");
+        }
+        if !args.no_load {
+            load(target, image)?;
+        }
+        start_at_reset(target, image, args.no_load)?;
+    }
+    let elf_vectors = image.vector_table().map(|t| t.words.clone());
+    let mut armed = catch::arm(target, &CatchOptions { elf_vectors: elf_vectors.as_deref(), ..CatchOptions::default() })
+        .context("arming fault catching")?;
+    let hooks: Vec<u32> = freertos::hook_addresses(image)
+        .into_iter()
+        .filter(|&h| target.set_breakpoint(h, BreakpointKind::Software).is_ok())
+        .collect();
+    let end = watch(target, &armed, args);
+    for h in hooks {
+        let _ = target.clear_breakpoint(h);
+    }
+    if !matches!(end, Ok(End::Exited(_))) {
+        let _ = armed.disarm(target);
+    }
+    end
+}
+
+/// Runs the core until it exits, faults, stops at a hook, times out or a signal comes,
+/// passing the program's output through meanwhile.
+fn watch(target: &mut dyn Target, armed: &FaultCatch, args: &RunArgs) -> Result<End> {
+    let deadline = (args.timeout > 0.0).then(|| Instant::now() + Duration::from_secs_f64(args.timeout));
+    let mut checked = false;
+    loop {
+        catch::resume(target, checked).context("resuming the core")?;
+        checked = true;
+        let stop = loop {
+            let sig = SIGNALLED.load(Ordering::SeqCst);
+            if sig != 0 {
+                flush_output(target);
+                target.halt(Duration::from_secs(5)).context("halting the core")?;
+                let name = if sig == libc::SIGINT { "SIGINT (Ctrl-C)" } else { "SIGTERM" };
+                let opts = CollectOptions { stop: Some(StopReason::Requested), preface: Some(format!("Stopped by {name}")), ..CollectOptions::default() };
+                return Ok(End::Report { opts, code: Some(128 + sig as u8) });
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                flush_output(target);
+                target.halt(Duration::from_secs(5)).context("halting the core after the timeout")?;
+                let preface = format!("No fault and no exit within {} s", args.timeout);
+                let opts = CollectOptions { stop: Some(StopReason::Requested), preface: Some(preface), ..CollectOptions::default() };
+                return Ok(End::Report { opts, code: Some(EXIT_TIMEOUT) });
+            }
+            let waited = target.wait_for_stop(Duration::from_millis(50));
+            flush_output(target);
+            match waited {
+                Ok(Some(reason)) => break reason,
+                Ok(None) => continue,
+                Err(TargetError::LockedUp { .. }) => {
+                    return Ok(End::Report { opts: CollectOptions { locked_up: true, ..CollectOptions::default() }, code: None });
+                }
+                // QEMU ends with the status of the firmware's SYS_EXIT.
+                Err(_) if target.exit_status().is_some() => return Ok(End::Exited(target.exit_status().unwrap_or(1))),
+                Err(e) => return Err(e).context("waiting for the firmware"),
+            }
+        };
+        if let Some(status) = target.exit_status() {
+            return Ok(End::Exited(status));
+        }
+        if let CoreState::Exited { description } = target.state()? {
+            bail!("the target ended: {description}");
+        }
+        // A fault handler's entry reached without an exception (called, or fallen into).
+        if matches!(stop, StopReason::Breakpoint { .. }) && armed.entered_in_thread_mode(target, &stop).context("reading PC and xPSR")? {
+            continue;
+        }
+        let locked_up = matches!(stop, StopReason::Lockup);
+        return Ok(End::Report { opts: CollectOptions { stop: Some(stop), locked_up, ..CollectOptions::default() }, code: None });
+    }
+}
+
+/// Writes the program's output: descriptor 2 to stderr, the rest to stdout.
+fn flush_output(target: &mut dyn Target) {
+    for (fd, bytes) in target.take_program_output() {
+        if fd == 2 {
+            let _ = std::io::stderr().write_all(&bytes);
+        } else {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(&bytes);
+            let _ = out.flush();
+        }
+    }
+}
+
+/// Writes the ELF's loadable segments at their load (physical) addresses, as QEMU's
+/// `-kernel` and gdb's `load` do: their file bytes (the rest of a segment is .bss, which
+/// the startup code clears), through the target's memory writes.
+fn load(target: &mut dyn Target, image: &Image) -> Result<()> {
+    use object::read::elf::{ElfFile32, ProgramHeader};
+    let path = image.path().context("the ELF has no path to load from")?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let elf = ElfFile32::<object::LittleEndian>::parse(&bytes[..]).context("parsing the ELF's program headers")?;
+    let endian = elf.endian();
+    for ph in elf.elf_program_headers() {
+        if ph.p_type(endian) != object::elf::PT_LOAD || ph.p_filesz(endian) == 0 {
+            continue;
+        }
+        let data = ph.data(endian, &bytes[..]).map_err(|()| anyhow::anyhow!("a segment lies outside the file"))?;
+        let address = ph.p_paddr(endian);
+        target.write_memory(address, data).with_context(|| {
+            format!(
+                "loading {} bytes at {address:#010x} (a server that cannot write there, flash on a real board, needs the firmware flashed first and --no-load)",
+                data.len()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Starts the firmware as a reset does: a reset where the server offers one (and
+/// nothing was loaded into RAM by us that a reset would keep), else SP and PC from the
+/// ELF's vector table, as the core takes them at reset.
+fn start_at_reset(target: &mut dyn Target, image: &Image, no_load: bool) -> Result<()> {
+    if no_load {
+        match target.reset(true) {
+            Ok(()) => return Ok(()),
+            Err(TargetError::Unsupported(_)) => {}
+            Err(e) => return Err(e).context("resetting the core"),
+        }
+    }
+    let table = image.vector_table().context("the ELF has no vector table to start from")?;
+    let (sp, pc) = (table.words.first().copied(), table.words.get(1).copied());
+    let (Some(sp), Some(pc)) = (sp, pc) else { bail!("the ELF's vector table is too short") };
+    target.write_register(reg::MSP, sp).context("setting MSP")?;
+    target.write_register(reg::SP, sp).context("setting SP")?;
+    target.write_register(reg::PC, pc & !1).context("setting PC")?;
+    target.write_register(reg::XPSR, 1 << 24).context("setting xPSR")?;
+    Ok(())
+}
