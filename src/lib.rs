@@ -16,6 +16,7 @@ pub mod debuginfo;
 pub mod model;
 pub mod report;
 pub mod rtos;
+pub mod rtt;
 pub mod target;
 pub mod tui;
 pub mod unwind;

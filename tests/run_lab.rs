@@ -39,6 +39,10 @@ struct Sample {
     text: Option<String>,
     #[serde(default)]
     args: Vec<String>,
+    #[serde(default)]
+    numbered: Option<String>,
+    #[serde(default)]
+    at_least: usize,
 }
 
 fn lab() -> PathBuf {
@@ -85,12 +89,22 @@ fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(s.exit), "{}: exit code\nstdout:\n{stdout}\nstderr:\n{stderr}", s.name);
         // The firmware's lines come first, in order; then (a fault) the report.
-        let (firmware, report) = match stdout.find("\n{") {
+        let (firmware, report) = match stdout.find("\n{").filter(|_| s.outcome.is_some()) {
             Some(i) => (&stdout[..i + 1], Some(&stdout[i + 1..])),
             None => (&stdout[..], None),
         };
         let lines: Vec<&str> = firmware.lines().collect();
-        assert_eq!(lines, s.stdout.iter().map(String::as_str).collect::<Vec<_>>(), "{}: the firmware's stdout", s.name);
+        match &s.numbered {
+            Some(prefix) => {
+                // Complete lines only: the last may have been cut by the stop.
+                let n = lines.iter().take_while(|l| l.strip_prefix(prefix.as_str()).is_some()).count().saturating_sub(1);
+                assert!(n >= s.at_least, "{}: {n} numbered lines, fewer than {}", s.name, s.at_least);
+                for (i, l) in lines[..n].iter().enumerate() {
+                    assert_eq!(*l, format!("{prefix} {i}"), "{}: line {i} (one lost or out of order)", s.name);
+                }
+            }
+            None => assert_eq!(lines, s.stdout.iter().map(String::as_str).collect::<Vec<_>>(), "{}: the firmware's stdout", s.name),
+        }
         for l in &s.stderr {
             assert!(stderr.lines().any(|x| x == l), "{}: stderr lacks {l:?}:\n{stderr}", s.name);
         }

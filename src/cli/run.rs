@@ -14,6 +14,7 @@ use clap::Args;
 use crate::debuginfo::Image;
 use crate::report::{self, CollectOptions, Report};
 use crate::rtos::freertos;
+use crate::rtt::Rtt;
 use crate::target::catch::{self, CatchOptions, FaultCatch};
 use crate::target::qemu::Semihosting;
 use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
@@ -41,6 +42,20 @@ pub struct RunArgs {
     /// The report's format on a fault (the firmware's output is passed through as is).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// Whether the last byte of the firmware's output on stdout ended a line (the report
+/// must start on a line of its own).
+static AT_LINE_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Writes the firmware's bytes to stdout, remembering whether a line is open.
+fn firmware_stdout(bytes: &[u8]) {
+    if let Some(&last) = bytes.last() {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+        AT_LINE_START.store(last == b'\n', Ordering::SeqCst);
+    }
 }
 
 /// The signal that asked isrscope to stop (SIGINT, SIGTERM), or 0.
@@ -91,6 +106,9 @@ pub fn run(args: &RunArgs) -> Result<u8> {
                 Err(TargetError::LockedUp { detail, .. }) => Report::lockup_without_state(&target.capabilities().description, &detail),
                 Err(e) => return Err(e).context("reading the stopped core"),
             };
+            if !AT_LINE_START.load(Ordering::SeqCst) {
+                println!();
+            }
             match args.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Text => print!("{}", report::text::render(&report, use_color())),
@@ -128,7 +146,7 @@ fn run_on(conn: &mut Connection, image: &Image, args: &RunArgs) -> Result<End> {
         .into_iter()
         .filter(|&h| target.set_breakpoint(h, BreakpointKind::Software).is_ok())
         .collect();
-    let end = watch(target, &armed, args);
+    let end = watch(target, image, &armed, args);
     for h in hooks {
         let _ = target.clear_breakpoint(h);
     }
@@ -138,12 +156,66 @@ fn run_on(conn: &mut Connection, image: &Image, args: &RunArgs) -> Result<End> {
     end
 }
 
+/// How often RTT up channels are read while the firmware runs.
+const RTT_POLL: Duration = Duration::from_millis(20);
+
+/// The RTT reader of a run: the control block once the firmware set it up.
+struct RttReader {
+    address: u32,
+    rtt: Option<Rtt>,
+    last: Instant,
+    /// Halts made to read it (a GDB server reads memory only from a halted core).
+    halts: u64,
+}
+
+impl RttReader {
+    /// Reads what the up channels hold and prints it. On a target that reads memory
+    /// only while halted, halts the core briefly (and resumes it); a stop that comes
+    /// meanwhile (the core was about to hit a breakpoint) is returned.
+    fn poll(&mut self, target: &mut dyn Target) -> Result<Option<StopReason>> {
+        self.last = Instant::now();
+        match self.read(target) {
+            Err(TargetError::NotHalted(_)) => {}
+            other => return other.map(|()| None).context("reading RTT"),
+        }
+        if self.halts == 0 {
+            eprintln!("isrscope: reading RTT by halting the core briefly every {} ms: this GDB server reads memory only from a halted core", RTT_POLL.as_millis());
+        }
+        self.halts += 1;
+        let reason = target.halt(Duration::from_secs(5)).context("halting the core to read RTT")?;
+        self.read(target).context("reading RTT")?;
+        if !matches!(reason, StopReason::Requested) {
+            return Ok(Some(reason));
+        }
+        target.resume().context("resuming the core after reading RTT")?;
+        Ok(None)
+    }
+
+    fn read(&mut self, target: &mut dyn Target) -> std::result::Result<(), TargetError> {
+        if self.rtt.is_none() {
+            self.rtt = Rtt::attach(target, self.address)?;
+        }
+        let Some(rtt) = &self.rtt else { return Ok(()) };
+        for (channel, bytes) in rtt.poll(target)? {
+            if channel == 0 {
+                firmware_stdout(&bytes);
+            } else {
+                let name = rtt.up.iter().find(|c| c.index == channel).map(|c| c.name.clone()).unwrap_or_default();
+                let text: String = String::from_utf8_lossy(&bytes).lines().map(|l| format!("[rtt {channel} {name}] {l}\n")).collect();
+                firmware_stdout(text.as_bytes());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs the core until it exits, faults, stops at a hook, times out or a signal comes,
-/// passing the program's output through meanwhile.
-fn watch(target: &mut dyn Target, armed: &FaultCatch, args: &RunArgs) -> Result<End> {
+/// passing the program's output (semihosting, RTT) through meanwhile.
+fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunArgs) -> Result<End> {
     let deadline = (args.timeout > 0.0).then(|| Instant::now() + Duration::from_secs_f64(args.timeout));
+    let mut rtt = Rtt::address(image).map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0 });
     let mut checked = false;
-    loop {
+    let end = loop {
         catch::resume(target, checked).context("resuming the core")?;
         checked = true;
         let stop = loop {
@@ -153,20 +225,27 @@ fn watch(target: &mut dyn Target, armed: &FaultCatch, args: &RunArgs) -> Result<
                 target.halt(Duration::from_secs(5)).context("halting the core")?;
                 let name = if sig == libc::SIGINT { "SIGINT (Ctrl-C)" } else { "SIGTERM" };
                 let opts = CollectOptions { stop: Some(StopReason::Requested), preface: Some(format!("Stopped by {name}")), ..CollectOptions::default() };
-                return Ok(End::Report { opts, code: Some(128 + sig as u8) });
+                break Some(End::Report { opts, code: Some(128 + sig as u8) });
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 flush_output(target);
                 target.halt(Duration::from_secs(5)).context("halting the core after the timeout")?;
                 let preface = format!("No fault and no exit within {} s", args.timeout);
                 let opts = CollectOptions { stop: Some(StopReason::Requested), preface: Some(preface), ..CollectOptions::default() };
-                return Ok(End::Report { opts, code: Some(EXIT_TIMEOUT) });
+                break Some(End::Report { opts, code: Some(EXIT_TIMEOUT) });
             }
-            let waited = target.wait_for_stop(Duration::from_millis(50));
+            let waited = target.wait_for_stop(RTT_POLL);
             flush_output(target);
             match waited {
-                Ok(Some(reason)) => break reason,
-                Ok(None) => continue,
+                Ok(Some(reason)) => break Some(End::Report { opts: stop_options(reason), code: None }),
+                Ok(None) => {
+                    if let Some(r) = rtt.as_mut().filter(|r| r.last.elapsed() >= RTT_POLL) {
+                        if let Some(reason) = r.poll(target)? {
+                            break Some(End::Report { opts: stop_options(reason), code: None });
+                        }
+                    }
+                    continue;
+                }
                 Err(TargetError::LockedUp { .. }) => {
                     return Ok(End::Report { opts: CollectOptions { locked_up: true, ..CollectOptions::default() }, code: None });
                 }
@@ -175,6 +254,7 @@ fn watch(target: &mut dyn Target, armed: &FaultCatch, args: &RunArgs) -> Result<
                 Err(e) => return Err(e).context("waiting for the firmware"),
             }
         };
+        let Some(end) = stop else { continue };
         if let Some(status) = target.exit_status() {
             return Ok(End::Exited(status));
         }
@@ -182,12 +262,23 @@ fn watch(target: &mut dyn Target, armed: &FaultCatch, args: &RunArgs) -> Result<
             bail!("the target ended: {description}");
         }
         // A fault handler's entry reached without an exception (called, or fallen into).
-        if matches!(stop, StopReason::Breakpoint { .. }) && armed.entered_in_thread_mode(target, &stop).context("reading PC and xPSR")? {
+        if let End::Report { opts: CollectOptions { stop: Some(stop @ StopReason::Breakpoint { .. }), .. }, code: None } = &end
+            && armed.entered_in_thread_mode(target, stop).context("reading PC and xPSR")?
+        {
             continue;
         }
-        let locked_up = matches!(stop, StopReason::Lockup);
-        return Ok(End::Report { opts: CollectOptions { stop: Some(stop), locked_up, ..CollectOptions::default() }, code: None });
+        break end;
+    };
+    // What RTT holds at the stop, before the report.
+    if let Some(r) = rtt.as_mut() {
+        let _ = r.read(target);
     }
+    Ok(end)
+}
+
+fn stop_options(stop: StopReason) -> CollectOptions {
+    let locked_up = matches!(stop, StopReason::Lockup);
+    CollectOptions { stop: Some(stop), locked_up, ..CollectOptions::default() }
 }
 
 /// Writes the program's output: descriptor 2 to stderr, the rest to stdout.
@@ -196,9 +287,7 @@ fn flush_output(target: &mut dyn Target) {
         if fd == 2 {
             let _ = std::io::stderr().write_all(&bytes);
         } else {
-            let mut out = std::io::stdout();
-            let _ = out.write_all(&bytes);
-            let _ = out.flush();
+            firmware_stdout(&bytes);
         }
     }
 }
