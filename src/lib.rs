@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod coredump;
 pub mod debuginfo;
+pub mod logs;
 pub mod model;
 pub mod report;
 pub mod rtos;

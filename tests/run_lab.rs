@@ -25,6 +25,8 @@ struct Manifest {
 #[derive(Deserialize)]
 struct Sample {
     name: String,
+    #[serde(default)]
+    bin: Option<String>,
     exit: i32,
     stdout: Vec<String>,
     #[serde(default)]
@@ -84,7 +86,7 @@ fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
         if s.outcome.is_some() {
             args.extend(["--format".to_string(), "json".to_string()]);
         }
-        let out = cargo_run(&s.name, &args);
+        let out = cargo_run(s.bin.as_deref().unwrap_or(&s.name), &args);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(s.exit), "{}: exit code\nstdout:\n{stdout}\nstderr:\n{stderr}", s.name);
@@ -104,6 +106,14 @@ fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
                 }
             }
             None => assert_eq!(lines, s.stdout.iter().map(String::as_str).collect::<Vec<_>>(), "{}: the firmware's stdout", s.name),
+        }
+        // A decoded defmt frame's location is the line of its macro in the source.
+        for l in s.stdout.iter().filter(|l| l.contains(".rs:") && l.ends_with(')')) {
+            if let Some((file, line)) = l.rsplit_once(" (").and_then(|(_, loc)| loc.strip_suffix(')')?.split_once(':')) {
+                let src = std::fs::read_to_string(lab().join("src/bin").join(file)).unwrap();
+                let text = src.lines().nth(line.parse::<usize>().unwrap() - 1).unwrap_or("");
+                assert!(text.contains("defmt::"), "{}: {l}: line {line} of {file} is {text:?}", s.name);
+            }
         }
         for l in &s.stderr {
             assert!(stderr.lines().any(|x| x == l), "{}: stderr lacks {l:?}:\n{stderr}", s.name);

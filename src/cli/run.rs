@@ -14,6 +14,7 @@ use clap::Args;
 use crate::debuginfo::Image;
 use crate::report::{self, CollectOptions, Report};
 use crate::rtos::freertos;
+use crate::logs::DefmtLog;
 use crate::rtt::Rtt;
 use crate::target::catch::{self, CatchOptions, FaultCatch};
 use crate::target::qemu::Semihosting;
@@ -42,6 +43,10 @@ pub struct RunArgs {
     /// The report's format on a fault (the firmware's output is passed through as is).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// How each defmt frame is printed: {t} timestamp, {L} level, {s} message, {F} file,
+    /// {f} file name, {l} line, {m} module.
+    #[arg(long, default_value = crate::logs::DEFAULT_FORMAT, value_name = "TEMPLATE")]
+    pub log_format: String,
 }
 
 /// Whether the last byte of the firmware's output on stdout ended a line (the report
@@ -166,6 +171,8 @@ struct RttReader {
     last: Instant,
     /// Halts made to read it (a GDB server reads memory only from a halted core).
     halts: u64,
+    /// Channel 0 carries defmt frames (the ELF has a defmt table): decoded.
+    defmt: Option<DefmtLog>,
 }
 
 impl RttReader {
@@ -198,7 +205,13 @@ impl RttReader {
         let Some(rtt) = &self.rtt else { return Ok(()) };
         for (channel, bytes) in rtt.poll(target)? {
             if channel == 0 {
-                firmware_stdout(&bytes);
+                match self.defmt.as_mut() {
+                    Some(d) => {
+                        let text: String = d.received(&bytes).into_iter().map(|l| l + "\n").collect();
+                        firmware_stdout(text.as_bytes());
+                    }
+                    None => firmware_stdout(&bytes),
+                }
             } else {
                 let name = rtt.up.iter().find(|c| c.index == channel).map(|c| c.name.clone()).unwrap_or_default();
                 let text: String = String::from_utf8_lossy(&bytes).lines().map(|l| format!("[rtt {channel} {name}] {l}\n")).collect();
@@ -213,7 +226,11 @@ impl RttReader {
 /// passing the program's output (semihosting, RTT) through meanwhile.
 fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunArgs) -> Result<End> {
     let deadline = (args.timeout > 0.0).then(|| Instant::now() + Duration::from_secs_f64(args.timeout));
-    let mut rtt = Rtt::address(image).map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0 });
+    let defmt = match std::fs::read(&args.elf) {
+        Ok(bytes) => DefmtLog::new(&bytes, &args.log_format).context("reading the ELF's defmt table")?,
+        Err(_) => None,
+    };
+    let mut rtt = Rtt::address(image).map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0, defmt });
     let mut checked = false;
     let end = loop {
         catch::resume(target, checked).context("resuming the core")?;
