@@ -16,6 +16,14 @@ f407() {
       "$here/scenarios/$src" -lgcc -o "$out/$name.elf"
 }
 
+# f407_ram NAME SOURCE: the same, linked to run from SRAM (common/stm32f407_ram.ld).
+f407_ram() {
+  local name=$1 src=$2; shift 2
+  $CC -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 "${COMMON_FLAGS[@]}" "$@" \
+      -T stm32f407_ram.ld "$here/common/startup_stm32f407.c" "$here/common/handlers.c" \
+      "$here/scenarios/$src" -lgcc -o "$out/$name.elf"
+}
+
 # core NAME CPU BOARD SOURCE [EXTRA FLAGS...]: a sample for another core (generic startup).
 core() {
   local name=$1 cpu=$2 board=$3 src=$4; shift 4
@@ -52,6 +60,7 @@ f407 vec-sp-misaligned vectors_ok.c '-DLAB_INITIAL_SP=((void (*)(void))((char *)
 f407 vtor-ram vtor_ram.c
 f407 lockup lockup.c
 f407 semihost-exit semihost_exit.c
+f407_ram busfault-ram busfault.c
 
 core m0-unaligned cortex-m0 microbit m0_unaligned.c
 core m3-busfault cortex-m3 mps2 busfault.c

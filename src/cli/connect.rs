@@ -49,6 +49,14 @@ pub fn connect_with(args: &TargetArgs, elf: Option<&Path>, timeout: Duration, se
         }
         return Ok(Connection { target: Box::new(target), owned: true, warnings });
     }
+    let (config, chip, source) = probe_config(args)?;
+    let target = ProbeTarget::open(&config).with_context(|| format!("--chip {chip}{source}"))?;
+    Ok(Connection { target: Box::new(target), owned: false, warnings: Vec::new() })
+}
+
+/// `--chip` (or $ISRSCOPE_CHIP/$PROBE_RS_CHIP): the probe configuration, the chip, and
+/// where the name came from (for messages).
+fn probe_config(args: &TargetArgs) -> Result<(crate::target::probe::ProbeConfig, String, String)> {
     let from_env = probe_cmds::chip_from_env();
     let chip = match (&args.chip, &from_env) {
         (Some(chip), _) => chip.clone(),
@@ -61,6 +69,49 @@ pub fn connect_with(args: &TargetArgs, elf: Option<&Path>, timeout: Duration, se
         (None, Some((var, _))) => format!(" (from ${var})"),
         _ => String::new(),
     };
-    let target = ProbeTarget::open(&args.probe.config(&chip)).with_context(|| format!("--chip {chip}{source}"))?;
+    Ok((args.probe.config(&chip), chip, source))
+}
+
+/// A chip behind a probe with `elf` written into it by probe-rs' flashing (and
+/// verified), a progress bar on a terminal: `run --chip`.
+pub fn connect_probe_and_load(args: &TargetArgs, elf: &Path) -> Result<Connection> {
+    use std::io::IsTerminal;
+    use probe_rs::flashing::{ProgressEvent, ProgressOperation};
+    let (config, chip, source) = probe_config(args)?;
+    let terminal = std::io::stderr().is_terminal();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut progress = |e: ProgressEvent| {
+        if !terminal {
+            return;
+        }
+        let what = |op: ProgressOperation| match op {
+            ProgressOperation::Erase => "erasing",
+            ProgressOperation::Program => "programming",
+            ProgressOperation::Verify => "verifying",
+            _ => "loading",
+        };
+        match e {
+            ProgressEvent::AddProgressBar { operation, total } => {
+                let b = indicatif::ProgressBar::new(total.unwrap_or(0));
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(&format!("{:<11} {{bar:30}} {{bytes}}/{{total_bytes}} {{bytes_per_sec}}", what(operation)))
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar = Some(b);
+            }
+            ProgressEvent::Progress { size, .. } => {
+                if let Some(b) = &bar {
+                    b.inc(size);
+                }
+            }
+            ProgressEvent::Finished(_) | ProgressEvent::Failed(_) => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+            _ => {}
+        }
+    };
+    let target = ProbeTarget::open_and_download(&config, elf, &mut progress).with_context(|| format!("--chip {chip}{source}"))?;
     Ok(Connection { target: Box::new(target), owned: false, warnings: Vec::new() })
 }

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::debuginfo::Image;
+use crate::model::regs::scb;
 use crate::report::{self, CollectOptions, Report};
 use crate::rtos::freertos;
 use crate::logs::DefmtLog;
@@ -20,7 +21,7 @@ use crate::target::catch::{self, CatchOptions, FaultCatch};
 use crate::target::qemu::Semihosting;
 use crate::target::{BreakpointKind, CoreState, StopReason, Target, TargetError, reg};
 
-use super::connect::{Connection, connect_with};
+use super::connect::{Connection, connect_probe_and_load, connect_with};
 use super::{Format, TargetArgs, use_color};
 
 /// Exit code when `--timeout` ends the run with no fault and no exit (as timeout(1)).
@@ -90,7 +91,11 @@ enum End {
 pub fn run(args: &RunArgs) -> Result<u8> {
     let image = Image::open(&args.elf).with_context(|| format!("reading {}", args.elf.display()))?;
     catch_signals();
-    let mut conn = connect_with(&args.target, Some(&args.elf), Duration::from_secs(5), Semihosting::Native)?;
+    let mut conn = if args.target.chip.is_some() && !args.no_load {
+        connect_probe_and_load(&args.target, &args.elf)?
+    } else {
+        connect_with(&args.target, Some(&args.elf), Duration::from_secs(5), Semihosting::Native)?
+    };
     let result = run_on(&mut conn, &image, args);
     let target = conn.target.as_mut();
     flush_output(target);
@@ -136,13 +141,14 @@ fn run_on(conn: &mut Connection, image: &Image, args: &RunArgs) -> Result<End> {
         target.halt(Duration::from_secs(5)).context("halting the core")?;
     }
     if !conn.owned {
-        if args.target.chip.is_some() && !args.no_load {
-            bail!("loading through probe-rs' flashing API is not implemented yet: flash with `probe-rs download` and run with --no-load (docs/run.md)");
-        }
-        if !args.no_load {
+        // probe-rs loaded it already (connect_probe_and_load); a GDB server is written here.
+        if !args.no_load && args.target.chip.is_none() {
             load(target, image)?;
         }
-        start_at_reset(target, image, args.no_load)?;
+        // After writes through a GDB server, no reset: QEMU's, for one, restores its
+        // -kernel image. After probe-rs' flashing of a flash image, a real reset.
+        let reset = args.no_load || args.target.chip.is_some();
+        start_at_reset(target, image, reset)?;
     }
     let elf_vectors = image.vector_table().map(|t| t.words.clone());
     let mut armed = catch::arm(target, &CatchOptions { elf_vectors: elf_vectors.as_deref(), ..CatchOptions::default() })
@@ -334,20 +340,25 @@ fn load(target: &mut dyn Target, image: &Image) -> Result<()> {
     Ok(())
 }
 
-/// Starts the firmware as a reset does: a reset where the server offers one (and
-/// nothing was loaded into RAM by us that a reset would keep), else SP and PC from the
-/// ELF's vector table, as the core takes them at reset.
-fn start_at_reset(target: &mut dyn Target, image: &Image, no_load: bool) -> Result<()> {
-    if no_load {
+/// Starts the firmware as a reset does. With `reset`, and an image whose vector table is
+/// not in the SRAM region (a flash image): the target's reset where it has one. Else
+/// (an image in RAM, one written through a GDB server, a server without reset): VTOR at
+/// the ELF's vector table, SP and PC from it, xPSR.T set, as the core does at reset.
+fn start_at_reset(target: &mut dyn Target, image: &Image, reset: bool) -> Result<()> {
+    let table = image.vector_table();
+    // The architecture's SRAM region (0x20000000-0x3FFFFFFF): a reset does not take it.
+    let in_ram = table.is_some_and(|t| (0x2000_0000..0x4000_0000).contains(&t.address));
+    if reset && !in_ram {
         match target.reset(true) {
             Ok(()) => return Ok(()),
             Err(TargetError::Unsupported(_)) => {}
             Err(e) => return Err(e).context("resetting the core"),
         }
     }
-    let table = image.vector_table().context("the ELF has no vector table to start from")?;
+    let table = table.context("the ELF has no vector table to start from")?;
     let (sp, pc) = (table.words.first().copied(), table.words.get(1).copied());
     let (Some(sp), Some(pc)) = (sp, pc) else { bail!("the ELF's vector table is too short") };
+    target.write_memory(scb::VTOR, &table.address.to_le_bytes()).context("setting VTOR")?;
     target.write_register(reg::MSP, sp).context("setting MSP")?;
     target.write_register(reg::SP, sp).context("setting SP")?;
     target.write_register(reg::PC, pc & !1).context("setting PC")?;

@@ -48,3 +48,43 @@ fn run_chip_reads_rtt_while_the_firmware_runs() {
         assert_eq!(*l, format!("tick {i}"));
     }
 }
+
+/// `run --chip` loads with probe-rs' flashing (here an image linked into SRAM, which
+/// needs no flash algorithm: QEMU's STM32F4 flash cannot be programmed by one), verifies
+/// it, starts it from its own vector table, and reports its fault. The vprobe's QEMU
+/// runs another firmware: the BusFault in sensor_read comes only if the load happened.
+#[test]
+fn run_chip_loads_a_ram_image_with_probe_rs_and_runs_it() {
+    let other = root().join("firmware-samples/build/rust-run/forever.elf");
+    let elf = root().join("firmware-samples/build/c/busfault-ram.elf");
+    let vp = Vprobe::start("netduinoplus2", &other, "bmp");
+    let out = isrscope()
+        .args(["run", "--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector(), "--timeout", "30", "--format", "json"])
+        .arg(&elf)
+        .output()
+        .unwrap();
+    drop(vp);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(12), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let functions: Vec<&str> = r["backtrace"].as_array().unwrap().iter().filter_map(|e| e["function"].as_str()).collect();
+    assert!(functions.contains(&"sensor_read"), "{functions:?}");
+}
+
+/// A flash image the flash algorithm cannot program (QEMU's flash): a clear error, exit
+/// 1, no panic.
+#[test]
+fn run_chip_says_clearly_when_flashing_fails() {
+    let elf = root().join("firmware-samples/build/c/busfault.elf");
+    let vp = Vprobe::start("netduinoplus2", &elf, "bmp");
+    let out = isrscope()
+        .args(["run", "--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector(), "--timeout", "30"])
+        .arg(&elf)
+        .output()
+        .unwrap();
+    drop(vp);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("isrscope: error:") && err.contains("flashing failed"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -102,6 +102,29 @@ impl ProbeTarget {
         Ok(target)
     }
 
+    /// Opens the probe, writes the ELF's loadable sections into the chip with probe-rs'
+    /// flashing (its flash algorithms for flash, plain writes for RAM), verifies them,
+    /// then attaches as [`ProbeTarget::open`]. `progress` sees probe-rs' events (for a
+    /// progress bar).
+    pub fn open_and_download(
+        config: &ProbeConfig,
+        elf: &std::path::Path,
+        progress: &mut dyn FnMut(probe_rs::flashing::ProgressEvent),
+    ) -> std::result::Result<Self, ProbeError> {
+        use probe_rs::flashing::{DownloadOptions, ElfLoader, ElfOptions, FlashProgress};
+        let (mut session, description) = open::open(config)?;
+        let chip = session.target().name.clone();
+        let mut options = DownloadOptions::default();
+        options.verify = true;
+        options.progress = FlashProgress::new(progress);
+        probe_rs::flashing::download_file_with_options(&mut session, elf, ElfLoader(ElfOptions::default()), options)
+            .map_err(|e| ProbeError::Download { chip: chip.clone(), elf: elf.display().to_string(), message: e.to_string() })?;
+        let mut target = Self::from_session(session, description).map_err(|e| ProbeError::Core { chip, message: e.to_string() })?;
+        // The firmware is isrscope's to start: leave it running when done.
+        target.treat_as_found_running();
+        Ok(target)
+    }
+
     /// Makes detach resume the core (when asked to) although it was halted at attach:
     /// for a halt isrscope caused itself (`--connect-under-reset`).
     pub fn treat_as_found_running(&mut self) {

@@ -81,6 +81,8 @@ pub enum ProbeError {
     },
     #[error("the session on {chip} has no usable core: {message}")]
     Core { chip: String, message: String },
+    #[error("loading {elf} into {chip} with probe-rs' flashing failed: {message}")]
+    Download { chip: String, elf: String, message: String },
 }
 
 /// What to check when no probe shows up: said by `isrscope list` too.
