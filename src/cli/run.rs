@@ -109,7 +109,13 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         }
     };
     match end {
-        End::Exited(status) => Ok(status),
+        End::Exited(status) => {
+            // A target isrscope did not start stays where the program ended it.
+            if !conn.owned {
+                target.detach(false).context("detaching from the target")?;
+            }
+            Ok(status)
+        }
         End::Report { opts, code } => {
             let report = match report::collect(target, Some(&image), &opts) {
                 Ok(r) => r,

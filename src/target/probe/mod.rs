@@ -21,13 +21,14 @@
 pub mod convert;
 pub mod link;
 pub mod open;
+mod semihosting;
 #[cfg(test)]
 mod sim_tests;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use probe_rs::{CoreStatus, HaltReason, RegisterId, Session, VectorCatchCondition};
+use probe_rs::{BreakpointCause, CoreStatus, HaltReason, RegisterId, Session, VectorCatchCondition};
 
 use crate::model::regs::dcb;
 use crate::target::{
@@ -82,7 +83,15 @@ pub struct ProbeTarget {
     /// resumes it only then, so a core found halted stays halted.
     found_running: bool,
     detached: bool,
+    /// What the program wrote through semihosting, not yet taken.
+    program_output: Vec<(u8, Vec<u8>)>,
+    /// The program's status once it exited by semihosting.
+    exit_status: Option<u8>,
+    started: Instant,
 }
+
+/// Semihosting calls served in one poll at most.
+const SEMIHOSTING_PER_POLL: usize = 64;
 
 impl ProbeTarget {
     /// Opens the probe and attaches to the chip `config` names.
@@ -197,6 +206,9 @@ impl ProbeTarget {
             demcr_found: None,
             found_running,
             detached: false,
+            program_output: Vec::new(),
+            exit_status: None,
+            started: Instant::now(),
         })
     }
 
@@ -340,9 +352,26 @@ impl ProbeTarget {
     /// what it sees; `Some` when it stopped: halted (the reason read once) or locked up.
     fn poll(&mut self) -> Result<Option<StopReason>> {
         let core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
-        let status = core
+        let mut status = core
             .status()
             .map_err(|e| convert::target_error(e, "polling the core"))?;
+        // Semihosting calls are served and the core let run on; a few in a row at most
+        // per poll (the next poll serves the rest).
+        for _ in 0..SEMIHOSTING_PER_POLL {
+            let CoreStatus::Halted(HaltReason::Breakpoint(BreakpointCause::Semihosting(_))) = status else { break };
+            let served = semihosting::serve(core, &mut self.program_output, self.started)
+                .map_err(|e| convert::target_error(e, "serving a semihosting call"))?;
+            if let semihosting::Served::Exit(code) = served {
+                self.exit_status = Some(code);
+                let reason = StopReason::Other { description: format!("the program exited (semihosting), status {code}") };
+                self.forget_state();
+                self.state = RunState::Halted(reason.clone());
+                return Ok(Some(reason));
+            }
+            core.write_word(dcb::DHCSR, dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN)
+                .map_err(|e| convert::target_error(e, "resuming after a semihosting call"))?;
+            status = core.status().map_err(|e| convert::target_error(e, "polling the core"))?;
+        }
         let (state, stop) = match status {
             CoreStatus::Halted(reason) => {
                 let reason = convert_reason(core, reason);
@@ -426,6 +455,14 @@ fn convert_reason(core: &mut dyn CoreAccess, reason: HaltReason) -> StopReason {
 impl Target for ProbeTarget {
     fn capabilities(&self) -> &Capabilities {
         &self.caps
+    }
+
+    fn take_program_output(&mut self) -> Vec<(u8, Vec<u8>)> {
+        std::mem::take(&mut self.program_output)
+    }
+
+    fn exit_status(&self) -> Option<u8> {
+        self.exit_status
     }
 
     fn read_memory(&mut self, address: u32, buf: &mut [u8]) -> Result<()> {
