@@ -25,6 +25,8 @@ impl DefmtLog {
     /// a run decodes one ELF's frames.
     pub fn new(elf: &[u8], format: &str) -> anyhow::Result<Option<DefmtLog>> {
         let table = match Table::parse(elf) {
+            // A table with no frames: defmt linked in but never used.
+            Ok(Some(t)) if t.is_empty() => return Ok(None),
             Ok(Some(t)) => t,
             Ok(None) => return Ok(None),
             // defmt.x linked in, defmt not used by this binary: no table, nothing to decode.

@@ -64,6 +64,10 @@ fn firmware_stdout(bytes: &[u8]) {
     }
 }
 
+/// defmt frames on the firmware's semihosting stdout (defmt-semihosting: the ELF has a
+/// defmt table and no RTT control block), decoded.
+static STDOUT_DEFMT: std::sync::Mutex<Option<DefmtLog>> = std::sync::Mutex::new(None);
+
 /// The signal that asked isrscope to stop (SIGINT, SIGTERM), or 0.
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
@@ -242,7 +246,17 @@ fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunA
         Ok(bytes) => DefmtLog::new(&bytes, &args.log_format).context("reading the ELF's defmt table")?,
         Err(_) => None,
     };
-    let mut rtt = Rtt::address(image).map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0, defmt });
+    // defmt frames come over RTT when the ELF has its control block, else over
+    // semihosting (defmt-semihosting writes them to stdout).
+    let rtt_address = Rtt::address(image);
+    let defmt = match rtt_address {
+        Some(_) => defmt,
+        None => {
+            *STDOUT_DEFMT.lock().unwrap_or_else(|e| e.into_inner()) = defmt;
+            None
+        }
+    };
+    let mut rtt = rtt_address.map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0, defmt });
     let mut checked = false;
     let end = loop {
         catch::resume(target, checked).context("resuming the core")?;
@@ -315,8 +329,15 @@ fn flush_output(target: &mut dyn Target) {
     for (fd, bytes) in target.take_program_output() {
         if fd == 2 {
             let _ = std::io::stderr().write_all(&bytes);
-        } else {
-            firmware_stdout(&bytes);
+            continue;
+        }
+        let mut defmt = STDOUT_DEFMT.lock().unwrap_or_else(|e| e.into_inner());
+        match defmt.as_mut() {
+            Some(d) => {
+                let text: String = d.received(&bytes).into_iter().map(|l| l + "\n").collect();
+                firmware_stdout(text.as_bytes());
+            }
+            None => firmware_stdout(&bytes),
         }
     }
 }

@@ -38,8 +38,8 @@ pub struct QemuConfig {
     /// The executable; `None`: `$ISRSCOPE_QEMU`, else `qemu-system-arm` from `PATH`.
     pub executable: Option<PathBuf>,
     /// Semihosting: off, or QEMU's own (`target=native`): the firmware's writes to
-    /// stdout go to isrscope's stdout, its writes to stderr (and SYS_WRITE0/WRITEC) come
-    /// through [`Target::take_program_output`], `SYS_EXIT` ends QEMU with the status.
+    /// stdout and stderr (and SYS_WRITE0/WRITEC, which QEMU puts on stderr) come through
+    /// [`Target::take_program_output`], `SYS_EXIT` ends QEMU with the status.
     /// (`target=gdb`, the File-I/O route, leaves QEMU 10.0.2's gdbstub deaf after the
     /// first call, with gdb-multiarch too: not offered.)
     pub semihosting: Semihosting,
@@ -154,6 +154,9 @@ pub struct QemuTarget {
     exit_code: Option<u8>,
     /// How much of QEMU's stderr file has been passed on as the firmware's stderr.
     stderr_seen: usize,
+    /// With semihosting: what QEMU's stdout (the firmware's) carried, not yet taken, and
+    /// whether the pipe has ended.
+    stdout: Option<std::sync::Arc<(std::sync::Mutex<Vec<u8>>, std::sync::atomic::AtomicBool)>>,
 }
 
 impl QemuTarget {
@@ -204,16 +207,35 @@ impl QemuTarget {
                 cmd.args(["-semihosting-config", "enable=on,target=native"]);
             }
         }
-        let stdout = if config.semihosting == Semihosting::Native { Stdio::inherit() } else { Stdio::null() };
+        let stdout = if config.semihosting == Semihosting::Native { Stdio::piped() } else { Stdio::null() };
         cmd.args(&config.extra_args).stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         die_with_parent(&mut cmd);
         // Its own process group: a Ctrl-C at the terminal goes to isrscope, which stops
         // the core and reports before QEMU ends (with isrscope, by the death signal).
         cmd.process_group(0);
-        let child = cmd.spawn().map_err(|e| {
+        let mut child = cmd.spawn().map_err(|e| {
             let _ = std::fs::remove_dir_all(&dir);
             TargetError::Other(format!("cannot start {}: {e}", exe.display()))
         })?;
+        // The firmware's semihosting stdout, collected as it comes (a thread, so QEMU
+        // never blocks on a full pipe).
+        let stdout = child.stdout.take().map(|mut pipe| {
+            let shared = std::sync::Arc::new((std::sync::Mutex::new(Vec::new()), std::sync::atomic::AtomicBool::new(false)));
+            let sink = shared.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = std::io::Read::read(&mut pipe, &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut v) = sink.0.lock() {
+                        v.extend_from_slice(&buf[..n]);
+                    }
+                }
+                sink.1.store(true, Ordering::SeqCst);
+            });
+            shared
+        });
         let mut options = config.gdb.clone();
         options.server = Some(ServerKind::Qemu);
         options
@@ -230,6 +252,7 @@ impl QemuTarget {
             exit: None,
             exit_code: None,
             stderr_seen: 0,
+            stdout,
         };
         me.connect_within(config.start_timeout)?;
         if let Some(gdb) = &me.gdb
@@ -437,6 +460,19 @@ impl Target for QemuTarget {
     }
     fn take_program_output(&mut self) -> Vec<(u8, Vec<u8>)> {
         let mut out = self.gdb.as_mut().map(|g| g.take_program_output()).unwrap_or_default();
+        if let Some(shared) = &self.stdout {
+            // Once QEMU has ended, what its pipe still holds comes in a moment.
+            if self.exit.is_some() {
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while !shared.1.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            let bytes = shared.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+            if !bytes.is_empty() {
+                out.push((1, bytes));
+            }
+        }
         // The firmware's stderr (semihosting) shares QEMU's stderr file: its complete
         // lines that are not QEMU's own messages.
         let all = self.stderr();
