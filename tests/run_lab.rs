@@ -44,6 +44,8 @@ struct Sample {
     #[serde(default)]
     numbered: Option<String>,
     #[serde(default)]
+    repeated: Option<String>,
+    #[serde(default)]
     at_least: usize,
 }
 
@@ -96,8 +98,12 @@ fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
             None => (&stdout[..], None),
         };
         let lines: Vec<&str> = firmware.lines().collect();
-        match &s.numbered {
-            Some(prefix) => {
+        match (&s.numbered, &s.repeated) {
+            (_, Some(line)) => {
+                let n = lines.iter().take_while(|l| *l == line).count();
+                assert!(n >= s.at_least, "{}: {line:?} {n} times, fewer than {}", s.name, s.at_least);
+            }
+            (Some(prefix), None) => {
                 // Complete lines only: the last may have been cut by the stop.
                 let n = lines.iter().take_while(|l| l.strip_prefix(prefix.as_str()).is_some()).count().saturating_sub(1);
                 assert!(n >= s.at_least, "{}: {n} numbered lines, fewer than {}", s.name, s.at_least);
@@ -105,7 +111,7 @@ fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
                     assert_eq!(*l, format!("{prefix} {i}"), "{}: line {i} (one lost or out of order)", s.name);
                 }
             }
-            None => assert_eq!(lines, s.stdout.iter().map(String::as_str).collect::<Vec<_>>(), "{}: the firmware's stdout", s.name),
+            (None, None) => assert_eq!(lines, s.stdout.iter().map(String::as_str).collect::<Vec<_>>(), "{}: the firmware's stdout", s.name),
         }
         // A decoded defmt frame's location is the line of its macro in the source.
         for l in s.stdout.iter().filter(|l| l.contains(".rs:") && l.ends_with(')')) {

@@ -26,6 +26,8 @@ use super::{Format, TargetArgs, use_color};
 
 /// Exit code when `--timeout` ends the run with no fault and no exit (as timeout(1)).
 pub const EXIT_TIMEOUT: u8 = 124;
+/// Exit code when the core was reset without being asked to (see `--allow-reset`).
+pub const EXIT_RESET: u8 = 17;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -44,6 +46,10 @@ pub struct RunArgs {
     /// The report's format on a fault (the firmware's output is passed through as is).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Let the firmware reset itself (a bootloader, a reboot on error): run on instead of
+    /// stopping at the reset handler with exit code 17.
+    #[arg(long)]
+    pub allow_reset: bool,
     /// How each defmt frame is printed: {t} timestamp, {L} level, {s} message, {F} file,
     /// {f} file name, {l} line, {m} module.
     #[arg(long, default_value = crate::logs::DEFAULT_FORMAT, value_name = "TEMPLATE")]
@@ -163,11 +169,18 @@ fn run_on(conn: &mut Connection, image: &Image, args: &RunArgs) -> Result<End> {
     let elf_vectors = image.vector_table().map(|t| t.words.clone());
     let mut armed = catch::arm(target, &CatchOptions { elf_vectors: elf_vectors.as_deref(), ..CatchOptions::default() })
         .context("arming fault catching")?;
-    let hooks: Vec<u32> = freertos::hook_addresses(image)
+    let mut hooks: Vec<u32> = freertos::hook_addresses(image)
         .into_iter()
         .filter(|&h| target.set_breakpoint(h, BreakpointKind::Software).is_ok())
         .collect();
-    let end = watch(target, image, &armed, args);
+    // A reset nobody asked for: the core comes back to the reset handler's entry.
+    let reset_entry = reset_entry(image).filter(|_| !args.allow_reset);
+    if let Some(entry) = reset_entry
+        && target.set_breakpoint(entry, BreakpointKind::Software).is_ok()
+    {
+        hooks.push(entry);
+    }
+    let end = watch(target, image, &armed, reset_entry, args);
     for h in hooks {
         let _ = target.clear_breakpoint(h);
     }
@@ -240,7 +253,7 @@ impl RttReader {
 
 /// Runs the core until it exits, faults, stops at a hook, times out or a signal comes,
 /// passing the program's output (semihosting, RTT) through meanwhile.
-fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunArgs) -> Result<End> {
+fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, reset_entry: Option<u32>, args: &RunArgs) -> Result<End> {
     let deadline = (args.timeout > 0.0).then(|| Instant::now() + Duration::from_secs_f64(args.timeout));
     let defmt = match std::fs::read(&args.elf) {
         Ok(bytes) => DefmtLog::new(&bytes, &args.log_format).context("reading the ELF's defmt table")?,
@@ -257,7 +270,9 @@ fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunA
         }
     };
     let mut rtt = rtt_address.map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0, defmt });
-    let mut checked = false;
+    // The core starts at the reset handler's entry, where the reset breakpoint is: step
+    // off it first.
+    let mut checked = reset_entry.is_some();
     let end = loop {
         catch::resume(target, checked).context("resuming the core")?;
         checked = true;
@@ -304,6 +319,14 @@ fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunA
         if let CoreState::Exited { description } = target.state()? {
             bail!("the target ended: {description}");
         }
+        // The reset handler's entry again: the core was reset.
+        if let End::Report { opts: CollectOptions { stop: Some(StopReason::Breakpoint { pc }), .. }, code: None } = &end
+            && Some(*pc) == reset_entry
+        {
+            let preface = "The core was reset, not by isrscope (SYSRESETREQ, a watchdog, a lockup or the reset pin): it stands at the reset handler's entry; --allow-reset lets it run on".to_string();
+            let opts = CollectOptions { stop: Some(StopReason::Breakpoint { pc: *pc }), preface: Some(preface), ..CollectOptions::default() };
+            break End::Report { opts, code: Some(EXIT_RESET) };
+        }
         // A fault handler's entry reached without an exception (called, or fallen into).
         if let End::Report { opts: CollectOptions { stop: Some(stop @ StopReason::Breakpoint { .. }), .. }, code: None } = &end
             && armed.entered_in_thread_mode(target, stop).context("reading PC and xPSR")?
@@ -317,6 +340,11 @@ fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, args: &RunA
         let _ = r.read(target);
     }
     Ok(end)
+}
+
+/// The reset handler's entry: the ELF's reset vector.
+fn reset_entry(image: &Image) -> Option<u32> {
+    image.vector_table().and_then(|t| t.words.get(1).copied()).filter(|&v| v != 0).map(|v| v & !1)
 }
 
 fn stop_options(stop: StopReason) -> CollectOptions {
