@@ -351,7 +351,9 @@ fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
         let running = list["current"].as_u64();
         // pxCurrentTCB is one of the tasks, and the running one if a task runs (inside a
         // context switch it is still the outgoing task, already in its new list).
-        assert!(got.iter().any(|t| t["tcb"].as_u64() == running), "{}: pxCurrentTCB {running:?} is no task's", s.name);
+        // (With a corrupt kernel it may be the corrupt TCB, which is not listed.)
+        let corrupt = list["corrupt_tcbs"].as_array().is_some_and(|c| c.iter().any(|t| t.as_u64() == running));
+        assert!(corrupt || got.iter().any(|t| t["tcb"].as_u64() == running), "{}: pxCurrentTCB {running:?} is no task's", s.name);
         if let Some(t) = got.iter().find(|t| t["state"] == "running") {
             assert_eq!(t["tcb"].as_u64(), running, "{}: pxCurrentTCB", s.name);
         }
@@ -362,7 +364,10 @@ fn capture_and_analyze_list_every_task_as_the_kernel_and_the_firmware_see_it() {
         for v in &view {
             let t = got.iter().find(|t| t["name"] == v.task.name.as_str()).unwrap();
             let untouched = t["stack"]["untouched_bytes"].as_u64().unwrap_or_else(|| panic!("{}: no stack use for {t}", s.name)) as u32;
-            if v.task.state == "running" {
+            // The running task ran on to the fault; IDLE runs whenever every other task
+            // sleeps (the samples' waits are tick by tick), so on a loaded machine it may
+            // have gone deeper after the view: both may only have fewer bytes untouched.
+            if v.task.state == "running" || v.task.name == "IDLE" {
                 assert!(untouched <= v.high_water_words * 4, "{}: {}: {untouched} bytes untouched, the firmware saw {} words\n{raw}", s.name, v.task.name, v.high_water_words);
             } else {
                 assert_eq!(untouched, v.high_water_words * 4, "{}: {}: the firmware's high-water mark\n{raw}", s.name, v.task.name);
