@@ -154,9 +154,8 @@ pub struct QemuTarget {
     exit_code: Option<u8>,
     /// How much of QEMU's stderr file has been passed on as the firmware's stderr.
     stderr_seen: usize,
-    /// With semihosting: what QEMU's stdout (the firmware's) carried, not yet taken, and
-    /// whether the pipe has ended.
-    stdout: Option<std::sync::Arc<(std::sync::Mutex<Vec<u8>>, std::sync::atomic::AtomicBool)>>,
+    /// With semihosting: QEMU's stdout (the firmware's), relayed.
+    stdout: Option<std::sync::Arc<StdoutRelay>>,
 }
 
 impl QemuTarget {
@@ -217,25 +216,7 @@ impl QemuTarget {
             let _ = std::fs::remove_dir_all(&dir);
             TargetError::Other(format!("cannot start {}: {e}", exe.display()))
         })?;
-        // The firmware's semihosting stdout, collected as it comes (a thread, so QEMU
-        // never blocks on a full pipe).
-        let stdout = child.stdout.take().map(|mut pipe| {
-            let shared = std::sync::Arc::new((std::sync::Mutex::new(Vec::new()), std::sync::atomic::AtomicBool::new(false)));
-            let sink = shared.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = std::io::Read::read(&mut pipe, &mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut v) = sink.0.lock() {
-                        v.extend_from_slice(&buf[..n]);
-                    }
-                }
-                sink.1.store(true, Ordering::SeqCst);
-            });
-            shared
-        });
+        let stdout = child.stdout.take().map(StdoutRelay::start);
         let mut options = config.gdb.clone();
         options.server = Some(ServerKind::Qemu);
         options
@@ -440,6 +421,77 @@ impl Drop for QemuTarget {
     }
 }
 
+/// The firmware's semihosting stdout, relayed from QEMU's stdout pipe by a thread (so
+/// QEMU never blocks on a full pipe) that can be asked to empty the pipe now: what QEMU
+/// wrote before the core stopped must be in the report's output, not a moment later.
+struct StdoutRelay {
+    bytes: std::sync::Mutex<Vec<u8>>,
+    ended: std::sync::atomic::AtomicBool,
+    /// Drain requests made, and the latest one served (the pipe was empty after it).
+    asked: std::sync::atomic::AtomicU64,
+    served: std::sync::atomic::AtomicU64,
+}
+
+impl StdoutRelay {
+    fn start(pipe: std::process::ChildStdout) -> std::sync::Arc<StdoutRelay> {
+        use std::os::fd::AsRawFd;
+        let relay = std::sync::Arc::new(StdoutRelay {
+            bytes: std::sync::Mutex::new(Vec::new()),
+            ended: std::sync::atomic::AtomicBool::new(false),
+            asked: std::sync::atomic::AtomicU64::new(0),
+            served: std::sync::atomic::AtomicU64::new(0),
+        });
+        let me = relay.clone();
+        std::thread::spawn(move || {
+            let fd = pipe.as_raw_fd();
+            // SAFETY: fcntl on a descriptor this thread owns (through `pipe`).
+            let nonblocking = unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) } == 0;
+            let mut pipe = pipe;
+            let mut buf = [0u8; 4096];
+            'relay: loop {
+                let asked = me.asked.load(Ordering::SeqCst);
+                loop {
+                    match std::io::Read::read(&mut pipe, &mut buf) {
+                        Ok(0) => break 'relay,
+                        Ok(n) => {
+                            if let Ok(mut v) = me.bytes.lock() {
+                                v.extend_from_slice(&buf[..n]);
+                            }
+                            if !nonblocking {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(_) => break 'relay,
+                    }
+                }
+                me.served.store(asked, Ordering::SeqCst);
+                if nonblocking {
+                    let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                    // SAFETY: one pollfd, valid for the call.
+                    unsafe { libc::poll(&mut poll, 1, 10) };
+                }
+            }
+            me.ended.store(true, Ordering::SeqCst);
+        });
+        relay
+    }
+
+    /// Waits (at most `timeout`) until everything in the pipe now has been taken in.
+    fn sync(&self, timeout: Duration) {
+        let ask = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let deadline = Instant::now() + timeout;
+        while !self.ended.load(Ordering::SeqCst) && self.served.load(Ordering::SeqCst) < ask && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn take(&self) -> Vec<u8> {
+        self.bytes.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
 static NO_CAPABILITIES: std::sync::OnceLock<Capabilities> = std::sync::OnceLock::new();
 
 impl Target for QemuTarget {
@@ -460,15 +512,11 @@ impl Target for QemuTarget {
     }
     fn take_program_output(&mut self) -> Vec<(u8, Vec<u8>)> {
         let mut out = self.gdb.as_mut().map(|g| g.take_program_output()).unwrap_or_default();
-        if let Some(shared) = &self.stdout {
-            // Once QEMU has ended, what its pipe still holds comes in a moment.
-            if self.exit.is_some() {
-                let deadline = Instant::now() + Duration::from_secs(1);
-                while !shared.1.load(Ordering::SeqCst) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-            let bytes = shared.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        if let Some(relay) = &self.stdout {
+            // QEMU wrote what the firmware printed before the core stopped (or before it
+            // ended): wait until the relay has emptied the pipe.
+            relay.sync(Duration::from_secs(1));
+            let bytes = relay.take();
             if !bytes.is_empty() {
                 out.push((1, bytes));
             }

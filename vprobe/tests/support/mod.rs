@@ -159,20 +159,27 @@ impl Vprobe {
     /// [`Vprobe::start_with`] with environment variables for the vprobe (its fault
     /// injection).
     pub fn start_env(machine: &str, elf: &Path, door: &str, extra: &[String], env: &[(&str, &str)]) -> Vprobe {
-        Vprobe::spawn(machine, elf, door, extra, env, true)
+        Vprobe::spawn(machine, elf, door, extra, env, true, true)
+    }
+
+    /// [`Vprobe::start`] serving one client after another (no `--once`): two tools on
+    /// the same run of the firmware.
+    pub fn start_serving(machine: &str, elf: &Path, door: &str) -> Vprobe {
+        Vprobe::spawn(machine, elf, door, &[], &[], true, false)
     }
 
     /// The vprobe with the firmware running from reset, as a board found by a debugger
     /// that was never attached: C_DEBUGEN clear.
     pub fn start_running(machine: &str, elf: &Path, door: &str, extra: &[String]) -> Vprobe {
-        Vprobe::spawn(machine, elf, door, extra, &[], false)
+        Vprobe::spawn(machine, elf, door, extra, &[], false, true)
     }
 
-    fn spawn(machine: &str, elf: &Path, door: &str, extra: &[String], env: &[(&str, &str)], halted: bool) -> Vprobe {
+    fn spawn(machine: &str, elf: &Path, door: &str, extra: &[String], env: &[(&str, &str)], halted: bool, once: bool) -> Vprobe {
         let stats = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_isrscope-vprobe"))
             .envs(env.iter().copied())
-            .args(["--qemu", machine, &format!("--{door}"), "0", "--once"])
+            .args(["--qemu", machine, &format!("--{door}"), "0"])
+            .args(once.then_some("--once"))
             .args(halted.then_some("--start-halted"))
             .arg("--elf")
             .arg(elf)
