@@ -514,8 +514,11 @@ impl Target for QemuTarget {
         let mut out = self.gdb.as_mut().map(|g| g.take_program_output()).unwrap_or_default();
         if let Some(relay) = &self.stdout {
             // QEMU wrote what the firmware printed before the core stopped (or before it
-            // ended): wait until the relay has emptied the pipe.
-            relay.sync(Duration::from_secs(1));
+            // ended): wait until the relay has emptied the pipe. While the core runs,
+            // what is there now is enough (the run loop comes back).
+            if !self.gdb.as_ref().is_some_and(|g| g.is_running()) {
+                relay.sync(Duration::from_secs(1));
+            }
             let bytes = relay.take();
             if !bytes.is_empty() {
                 out.push((1, bytes));

@@ -1,8 +1,9 @@
 //! The FreeRTOS lab's tasks against an independent oracle: gdb-multiarch through
 //! OpenOCD 0.12 with `-rtos FreeRTOS`, on the virtual probe's remote_bitbang door. At the
 //! sample's stop, OpenOCD's thread list (`info threads`) must hold the same tasks as
-//! isrscope's report (through the same OpenOCD), and each switched-out task's `bt`
-//! (OpenOCD decodes the saved context itself) the same functions as isrscope's task
+//! isrscope's report (through OpenOCD, on the same run of the firmware), and each
+//! switched-out task's `bt` (OpenOCD decodes the saved context itself) the same
+//! functions as isrscope's task
 //! backtrace, up to the task's entry function, where gdb goes on into the function
 //! before prvTaskExitError (docs/rtos.md). The same stop through probe-rs (`--chip`,
 //! the virtual probe's BMP door) lists the same tasks with the same backtraces: the

@@ -295,6 +295,11 @@ impl GdbTarget {
     }
 
     /// The last stop reply, verbatim (every key:value pair).
+    /// Whether the core was last seen running (no round trip).
+    pub fn is_running(&self) -> bool {
+        matches!(self.state, RunState::Running)
+    }
+
     pub fn last_stop_reply(&self) -> Option<&StopReply> {
         self.last_stop.as_ref()
     }
