@@ -13,49 +13,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::lab::Qemu;
-use common::manifest::{backtrace_functions, is_subsequence};
-use serde::Deserialize;
+use common::manifest::backtrace_functions;
+use common::run_samples;
 use serde_json::Value;
 
-#[derive(Deserialize)]
-struct Manifest {
-    sample: Vec<Sample>,
-}
-
-#[derive(Deserialize)]
-struct Sample {
-    name: String,
-    #[serde(default)]
-    bin: Option<String>,
-    exit: i32,
-    stdout: Vec<String>,
-    #[serde(default)]
-    stderr: Vec<String>,
-    #[serde(default)]
-    outcome: Option<String>,
-    #[serde(default)]
-    exception: Option<String>,
-    #[serde(default)]
-    backtrace: Vec<String>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    args: Vec<String>,
-    #[serde(default)]
-    numbered: Option<String>,
-    #[serde(default)]
-    repeated: Option<String>,
-    #[serde(default)]
-    at_least: usize,
-}
-
 fn lab() -> PathBuf {
-    common::repo_root().join("firmware-samples/rust-run")
-}
-
-fn samples() -> Vec<Sample> {
-    let m: Manifest = toml::from_str(&std::fs::read_to_string(lab().join("samples.toml")).unwrap()).unwrap();
-    m.sample
+    run_samples::lab(&common::repo_root())
 }
 
 /// `cargo run --release --bin NAME -- ARGS` in the lab crate, with this build's isrscope
@@ -81,65 +44,12 @@ fn cargo_run(name: &str, args: &[String]) -> std::process::Output {
 
 #[test]
 fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
-    let all = samples();
+    let root = common::repo_root();
+    let all = run_samples::load(&root);
     assert!(all.len() >= 5);
-    for s in &all {
-        let mut args = s.args.clone();
-        if s.outcome.is_some() {
-            args.extend(["--format".to_string(), "json".to_string()]);
-        }
-        let out = cargo_run(s.bin.as_deref().unwrap_or(&s.name), &args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(s.exit), "{}: exit code\nstdout:\n{stdout}\nstderr:\n{stderr}", s.name);
-        // The firmware's lines come first, in order; then (a fault) the report.
-        let (firmware, report) = match stdout.find("\n{").filter(|_| s.outcome.is_some()) {
-            Some(i) => (&stdout[..i + 1], Some(&stdout[i + 1..])),
-            None => (&stdout[..], None),
-        };
-        let lines: Vec<&str> = firmware.lines().collect();
-        match (&s.numbered, &s.repeated) {
-            (_, Some(line)) => {
-                let n = lines.iter().take_while(|l| *l == line).count();
-                assert!(n >= s.at_least, "{}: {line:?} {n} times, fewer than {}", s.name, s.at_least);
-            }
-            (Some(prefix), None) => {
-                // Complete lines only: the last may have been cut by the stop.
-                let n = lines.iter().take_while(|l| l.strip_prefix(prefix.as_str()).is_some()).count().saturating_sub(1);
-                assert!(n >= s.at_least, "{}: {n} numbered lines, fewer than {}", s.name, s.at_least);
-                for (i, l) in lines[..n].iter().enumerate() {
-                    assert_eq!(*l, format!("{prefix} {i}"), "{}: line {i} (one lost or out of order)", s.name);
-                }
-            }
-            (None, None) => assert_eq!(lines, s.stdout.iter().map(String::as_str).collect::<Vec<_>>(), "{}: the firmware's stdout", s.name),
-        }
-        // A decoded defmt frame's location is the line of its macro in the source.
-        for l in s.stdout.iter().filter(|l| l.contains(".rs:") && l.ends_with(')')) {
-            if let Some((file, line)) = l.rsplit_once(" (").and_then(|(_, loc)| loc.strip_suffix(')')?.split_once(':')) {
-                let src = std::fs::read_to_string(lab().join("src/bin").join(file)).unwrap();
-                let text = src.lines().nth(line.parse::<usize>().unwrap() - 1).unwrap_or("");
-                assert!(text.contains("defmt::"), "{}: {l}: line {line} of {file} is {text:?}", s.name);
-            }
-        }
-        for l in &s.stderr {
-            assert!(stderr.lines().any(|x| x == l), "{}: stderr lacks {l:?}:\n{stderr}", s.name);
-        }
-        match (&s.outcome, report) {
-            (Some(outcome), Some(json)) => {
-                let r: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{}: {e}: {json}", s.name));
-                assert_eq!(r["outcome"], outcome.as_str(), "{}", s.name);
-                assert_eq!(r["exception"]["name"].as_str().unwrap_or("none"), s.exception.as_deref().unwrap(), "{}", s.name);
-                let got = backtrace_functions(&r);
-                let got: Vec<&str> = got.iter().map(String::as_str).collect();
-                let wanted: Vec<&str> = s.backtrace.iter().map(String::as_str).collect();
-                assert!(is_subsequence(&wanted, &got), "{}: backtrace {got:?} lacks {wanted:?}", s.name);
-                let summary = r["summary"].as_str().unwrap();
-                assert!(summary.contains(s.text.as_deref().unwrap()), "{}: {summary}", s.name);
-            }
-            (None, None) => {}
-            (o, r) => panic!("{}: expected a report {o:?}, got {r:?}", s.name),
-        }
-    }
+    let failures: Vec<String> =
+        all.iter().filter_map(|s| run_samples::check(&root, s, &cargo_run(s.bin(), &s.runner_args())).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// `run --gdb` on a GDB server (QEMU's gdbstub, started with another firmware): the ELF

@@ -7,6 +7,7 @@ pub mod lab;
 pub mod manifest;
 pub mod oracle;
 pub mod probe_rs_dump;
+pub mod run_samples;
 
 use std::path::PathBuf;
 

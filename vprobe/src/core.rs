@@ -142,6 +142,13 @@ pub struct Core {
     /// see them, and QEMU breaks there instead, halting with DFSR.BKPT as silicon does
     /// with C_DEBUGEN set.
     soft_bkpts: std::collections::BTreeMap<u32, (u16, u16)>,
+    /// The firmware's own BKPT instructions (semihosting's `BKPT 0xAB`, `bkpt` in a
+    /// panic handler), from its ELF. Silicon halts on them while C_DEBUGEN is set
+    /// (DFSR.BKPT) and raises a HardFault otherwise; QEMU always does the latter, so
+    /// while C_DEBUGEN is set they are breakpoints in QEMU. Exact: QEMU stops only at
+    /// an instruction's first byte, so a 0xBExx halfword that is data or the second
+    /// half of a 32-bit instruction never stops the core.
+    firmware_bkpts: BTreeSet<u32>,
     /// STM32F4's DBGMCU (IDCODE 0x10076413) answers; off for other machines.
     stm32: bool,
     /// The link to QEMU is gone (QEMU exited, e.g. on lockup).
@@ -171,6 +178,7 @@ impl Core {
             armed: BTreeSet::new(),
             catch_at: BTreeSet::new(),
             soft_bkpts: std::collections::BTreeMap::new(),
+            firmware_bkpts: BTreeSet::new(),
             stm32,
             dead: None,
         }
@@ -179,6 +187,12 @@ impl Core {
     /// Lets the modelled core run (used at start-up unless `--start-halted`).
     pub fn start(&mut self) -> Result<(), BusError> {
         self.resume_core(false)
+    }
+
+    /// The addresses of the firmware's BKPT instructions (every 0xBExx halfword of its
+    /// code): they halt the core while a debugger has C_DEBUGEN set.
+    pub fn set_firmware_bkpts(&mut self, sites: BTreeSet<u32>) {
+        self.firmware_bkpts = sites;
     }
 
     /// Holds the core halted as a debugger that halted it at reset and left would
@@ -354,6 +368,9 @@ impl Core {
         }
         want.extend(catch.iter().copied());
         want.extend(self.soft_bkpts.keys().copied());
+        if self.control & C_DEBUGEN != 0 {
+            want.extend(self.firmware_bkpts.iter().copied());
+        }
         let t = self.target.as_mut();
         for a in self.armed.difference(&want) {
             t.clear_breakpoint(*a).map_err(Self::fail)?;
@@ -388,6 +405,15 @@ impl Core {
         }
         let was = self.control;
         self.control = value & (C_DEBUGEN | C_HALT | C_STEP | C_MASKINTS);
+        if (was ^ self.control) & C_DEBUGEN != 0 && !self.firmware_bkpts.is_empty() {
+            // The firmware's BKPTs halt from now on (or no longer): re-arm a running core.
+            self.poll();
+            if self.running {
+                self.target.halt(Duration::from_secs(5)).map_err(Self::fail)?;
+                self.arm()?;
+                self.target.resume().map_err(Self::fail)?;
+            }
+        }
         if self.control & C_DEBUGEN == 0 {
             // Debug disabled: a halted core runs on.
             self.control = 0;

@@ -118,6 +118,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("starting {} in QEMU -M {}", args.elf.display(), args.qemu))?;
     let stm32 = matches!(args.qemu.as_str(), "netduinoplus2" | "netduino2" | "olimex-stm32-h405" | "stm32vldiscovery");
     let mut core = Core::new(Box::new(qemu), stm32);
+    core.set_firmware_bkpts(firmware_bkpts(&args.elf)?);
     if args.start_halted {
         core.hold_halted();
     } else {
@@ -162,6 +163,24 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut dap = dap.lock().unwrap();
     let _ = dap.core.target().detach(true);
     Ok(())
+}
+
+/// Every halfword-aligned 0xBExx (BKPT) in the ELF's code sections (see
+/// `Core::set_firmware_bkpts`).
+fn firmware_bkpts(elf: &std::path::Path) -> anyhow::Result<std::collections::BTreeSet<u32>> {
+    let image = isrscope::debuginfo::Image::open(elf).with_context(|| format!("reading {}", elf.display()))?;
+    let mut sites = std::collections::BTreeSet::new();
+    for s in image.sections().iter().filter(|s| s.alloc && s.executable && !s.nobits) {
+        let Some(code) = image.read_static(s.address, s.size as usize) else { continue };
+        let start = s.address + (s.address & 1);
+        let skip = (start - s.address) as usize;
+        for (i, h) in code[skip.min(code.len())..].chunks_exact(2).enumerate() {
+            if h[1] == 0xBE {
+                sites.insert(start + 2 * i as u32);
+            }
+        }
+    }
+    Ok(sites)
 }
 
 fn write_stats(path: &std::path::Path, clients: &[ClientStats]) -> anyhow::Result<()> {

@@ -5,8 +5,13 @@
 //! reported with the class's exit code (docs/run.md).
 
 mod support;
+#[path = "../../tests/common/run_samples.rs"]
+mod run_samples;
 
 use support::{Vprobe, isrscope, root};
+
+/// The longest one sample's run may take on the vprobe.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn run_chip(elf: &str, extra: &[&str]) -> std::process::Output {
     let elf = root().join(elf);
@@ -19,6 +24,33 @@ fn run_chip(elf: &str, extra: &[&str]) -> std::process::Output {
         .unwrap();
     drop(vp);
     out
+}
+
+/// Every sample of the `isrscope run` lab (firmware-samples/rust-run/samples.toml) run
+/// with `run --chip --no-load` through probe-rs on the vprobe, checked against the same
+/// manifest as `cargo run` on QEMU: semihosting served by isrscope at each `BKPT 0xAB`
+/// (the vprobe halts there while C_DEBUGEN is set, as silicon does), RTT and defmt read
+/// by probe-rs while the core runs, the faults' reports, exit codes.
+#[test]
+fn run_chip_runs_every_lab_sample_as_on_qemu() {
+    let root = root();
+    let failures: Vec<String> = run_samples::load(&root)
+        .iter()
+        .filter_map(|s| {
+            let elf = s.elf(&root);
+            let vp = Vprobe::start("netduinoplus2", &elf, "bmp");
+            let out = run_samples::output_within(
+                isrscope()
+                    .args(["run", "--chip", "STM32F407VG", "--protocol", "swd", "--probe", &vp.selector(), "--no-load"])
+                    .args(s.runner_args())
+                    .arg(&elf),
+                LIMIT,
+            );
+            drop(vp);
+            run_samples::check(&root, s, &out).err()
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]

@@ -28,9 +28,9 @@ mod sim_tests;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use probe_rs::{BreakpointCause, CoreStatus, HaltReason, RegisterId, Session, VectorCatchCondition};
+use probe_rs::{CoreStatus, HaltReason, RegisterId, Session, VectorCatchCondition};
 
-use crate::model::regs::dcb;
+use crate::model::regs::{dcb, scb};
 use crate::target::{
     BreakpointKind, Capabilities, CatchKind, CoreState, Registers, Result, StopReason, Target,
     TargetError, reg,
@@ -352,13 +352,12 @@ impl ProbeTarget {
     /// what it sees; `Some` when it stopped: halted (the reason read once) or locked up.
     fn poll(&mut self) -> Result<Option<StopReason>> {
         let core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
-        let mut status = core
-            .status()
-            .map_err(|e| convert::target_error(e, "polling the core"))?;
         // Semihosting calls are served and the core let run on; a few in a row at most
         // per poll (the next poll serves the rest).
         for _ in 0..SEMIHOSTING_PER_POLL {
-            let CoreStatus::Halted(HaltReason::Breakpoint(BreakpointCause::Semihosting(_))) = status else { break };
+            if !at_semihosting_call(core).map_err(|e| convert::target_error(e, "polling the core"))? {
+                break;
+            }
             let served = semihosting::serve(core, &mut self.program_output, self.started)
                 .map_err(|e| convert::target_error(e, "serving a semihosting call"))?;
             if let semihosting::Served::Exit(code) = served {
@@ -368,10 +367,13 @@ impl ProbeTarget {
                 self.state = RunState::Halted(reason.clone());
                 return Ok(Some(reason));
             }
-            core.write_word(dcb::DHCSR, dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN)
+            core.write_word(scb::DFSR, DFSR_BKPT)
+                .and_then(|()| core.write_word(dcb::DHCSR, dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN))
                 .map_err(|e| convert::target_error(e, "resuming after a semihosting call"))?;
-            status = core.status().map_err(|e| convert::target_error(e, "polling the core"))?;
         }
+        let status = core
+            .status()
+            .map_err(|e| convert::target_error(e, "polling the core"))?;
         let (state, stop) = match status {
             CoreStatus::Halted(reason) => {
                 let reason = convert_reason(core, reason);
@@ -426,6 +428,24 @@ impl ProbeTarget {
         self.poll()?;
         Ok(())
     }
+}
+
+/// DFSR.BKPT: the core halted at a BKPT instruction (or an FPB breakpoint).
+const DFSR_BKPT: u32 = 1 << 1;
+
+/// Is the core halted at a semihosting call (`BKPT 0xAB`, DFSR.BKPT)? Read here, not
+/// through probe-rs' `status()`: that decodes the call once, writes -1 to R0 for most
+/// calls (so R0 no longer names the call) and keeps the decoded call until its own step
+/// or reset, which isrscope's resume does not do; the next call would be reported as
+/// the old one. DFSR is left as it is for `status()` when this is not a call.
+fn at_semihosting_call(core: &mut dyn CoreAccess) -> std::result::Result<bool, probe_rs::Error> {
+    if core.read_word(dcb::DHCSR)? & dcb::DHCSR_S_HALT == 0 || core.read_word(scb::DFSR)? & DFSR_BKPT == 0 {
+        return Ok(false);
+    }
+    let pc = core.read_reg(15)? & !1;
+    let mut insn = [0u8; 2];
+    core.read_8(pc, &mut insn)?;
+    Ok(insn == [0xAB, 0xBE])
 }
 
 /// The core behind the link; borrows only the link, so the target's other fields stay
