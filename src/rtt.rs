@@ -4,6 +4,9 @@
 //! host reads from the read offset to the write offset and then moves the read offset
 //! on: the one write RTT lets the host make. Bounded: at most 16 up channels, buffers
 //! up to 1 MiB, as the control block says (a garbage block gives an error, no read).
+//! Without the symbol (a stripped or renamed one), the block is searched for in the RAM
+//! the ELF's writable sections occupy, where a static control block must be
+//! ([`Rtt::scan_regions`], [`Rtt::scan`]).
 
 use crate::debuginfo::Image;
 use crate::target::{Result, Target, TargetError};
@@ -37,6 +40,48 @@ impl Rtt {
     /// Where the control block is: the `_SEGGER_RTT` symbol.
     pub fn address(image: &Image) -> Option<u32> {
         image.symbols().by_name("_SEGGER_RTT").map(|s| s.address)
+    }
+
+    /// Where a control block without its symbol can be: the ELF's allocated writable
+    /// sections (`.data`, `.bss`, `.uninit`, ...), as (start, length), merged where they
+    /// touch, at most 1 MiB in all.
+    pub fn scan_regions(image: &Image) -> Vec<(u32, u32)> {
+        let mut r: Vec<(u32, u32)> =
+            image.sections().iter().filter(|s| s.alloc && s.writable && s.size >= HEADER).map(|s| (s.address, s.size)).collect();
+        r.sort();
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        let mut total = 0u32;
+        for (a, n) in r {
+            let n = n.min(MAX_BUFFER - total);
+            if n == 0 {
+                break;
+            }
+            total += n;
+            match out.last_mut() {
+                Some((b, m)) if b.wrapping_add(*m) == a => *m += n,
+                _ => out.push((a, n)),
+            }
+        }
+        out
+    }
+
+    /// Searches `regions` for the control block's id, in reads of 1 KiB (overlapping
+    /// by the id's length); the address of the first one found.
+    pub fn scan(target: &mut dyn Target, regions: &[(u32, u32)]) -> Result<Option<u32>> {
+        const CHUNK: u32 = 1024;
+        for &(start, len) in regions {
+            let mut at = 0;
+            while at < len {
+                let n = (len - at).min(CHUNK + ID.len() as u32);
+                let mut buf = vec![0u8; n as usize];
+                target.read_memory(start + at, &mut buf)?;
+                if let Some(i) = buf.windows(ID.len()).position(|w| w == ID) {
+                    return Ok(Some(start + at + i as u32));
+                }
+                at += CHUNK;
+            }
+        }
+        Ok(None)
     }
 
     /// Reads the control block at `address`. `Ok(None)` while the firmware has not

@@ -193,9 +193,18 @@ fn run_on(conn: &mut Connection, image: &Image, args: &RunArgs) -> Result<End> {
 /// How often RTT up channels are read while the firmware runs.
 const RTT_POLL: Duration = Duration::from_millis(20);
 
+/// How long RAM is scanned for an RTT control block the ELF has no symbol for.
+const RTT_SCAN_FOR: Duration = Duration::from_secs(2);
+
 /// The RTT reader of a run: the control block once the firmware set it up.
 struct RttReader {
-    address: u32,
+    /// The control block's address: the `_SEGGER_RTT` symbol, or found by scanning.
+    address: Option<u32>,
+    /// Without the symbol: where to scan for it, and until when (RTT is set up early in
+    /// a program's life; scanning on for ever would cost the link for nothing in
+    /// firmware without RTT).
+    scan: Vec<(u32, u32)>,
+    scan_until: Instant,
     rtt: Option<Rtt>,
     last: Instant,
     /// Halts made to read it (a GDB server reads memory only from a halted core).
@@ -228,8 +237,25 @@ impl RttReader {
     }
 
     fn read(&mut self, target: &mut dyn Target) -> std::result::Result<(), TargetError> {
-        if self.rtt.is_none() {
-            self.rtt = Rtt::attach(target, self.address)?;
+        if self.address.is_none() && !self.scan.is_empty() {
+            if Instant::now() > self.scan_until {
+                self.scan.clear();
+            } else {
+                match Rtt::scan(target, &self.scan) {
+                    Ok(Some(found)) => {
+                        eprintln!("isrscope: RTT control block found at {found:#010x} by scanning RAM (the ELF has no _SEGGER_RTT symbol)");
+                        self.address = Some(found);
+                    }
+                    Ok(None) => {}
+                    Err(TargetError::NotHalted(_)) => self.scan.clear(),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if self.rtt.is_none()
+            && let Some(address) = self.address
+        {
+            self.rtt = Rtt::attach(target, address)?;
         }
         let Some(rtt) = &self.rtt else { return Ok(()) };
         for (channel, bytes) in rtt.poll(target)? {
@@ -269,7 +295,19 @@ fn watch(target: &mut dyn Target, image: &Image, armed: &FaultCatch, reset_entry
             None
         }
     };
-    let mut rtt = rtt_address.map(|address| RttReader { address, rtt: None, last: Instant::now(), halts: 0, defmt });
+    // Without the symbol, RAM is scanned for the block during the run's first seconds,
+    // only where memory reads while the core runs (probe-rs): halting the core to scan
+    // would cost every run of firmware without RTT.
+    let scan = if rtt_address.is_none() && target.capabilities().live { Rtt::scan_regions(image) } else { Vec::new() };
+    let mut rtt = (rtt_address.is_some() || !scan.is_empty()).then(|| RttReader {
+        address: rtt_address,
+        scan,
+        scan_until: Instant::now() + RTT_SCAN_FOR,
+        rtt: None,
+        last: Instant::now(),
+        halts: 0,
+        defmt,
+    });
     // The core starts at the reset handler's entry, where the reset breakpoint is: step
     // off it first.
     let mut checked = reset_entry.is_some();

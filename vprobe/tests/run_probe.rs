@@ -66,6 +66,31 @@ fn run_chip_shows_rtt_then_the_fault_report() {
     assert!(!stderr.contains("halting the core briefly"), "{stderr}");
 }
 
+/// Without the `_SEGGER_RTT` symbol (taken out of rtt-log's ELF with objcopy, as in a
+/// stripped or renamed build), the control block is found by scanning the RAM of the
+/// ELF's writable sections: the same lines, and a note of where it was found.
+#[test]
+fn run_chip_finds_the_rtt_control_block_by_scanning_ram() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("rtt-log-nosym.elf");
+    let st = std::process::Command::new("arm-none-eabi-objcopy")
+        .args(["--strip-symbol=_SEGGER_RTT"])
+        .arg(root().join("firmware-samples/build/rust-run/rtt-log.elf"))
+        .arg(&elf)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let symbols = String::from_utf8(std::process::Command::new("arm-none-eabi-nm").arg(&elf).output().unwrap().stdout).unwrap();
+    assert!(!symbols.contains("_SEGGER_RTT"), "the symbol is still there");
+    let out = run_chip(elf.to_str().unwrap(), &["--timeout", "30", "--format", "json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(12), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().take_while(|l| !l.starts_with('{')).collect();
+    assert_eq!(lines, ["rtt: boot", "rtt: sample 1", "rtt: sample 2", "rtt: sample 3"], "{stderr}");
+    assert!(stderr.contains("RTT control block found at 0x2") && stderr.contains("by scanning RAM"), "{stderr}");
+}
+
 #[test]
 fn run_chip_reads_rtt_while_the_firmware_runs() {
     // --allow-reset: no breakpoint on the page of main, which QEMU would run slowly.
