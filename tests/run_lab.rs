@@ -125,3 +125,59 @@ fn qemu_children(parent: libc::pid_t) -> Vec<u32> {
     }
     out
 }
+
+/// Ctrl-C typed on a real terminal (a tmux pane, its pty): the terminal's SIGINT goes to
+/// the foreground process group, which QEMU is not in; isrscope reports where the core
+/// was, exits 130, leaves no QEMU behind and the terminal's modes as they were.
+#[test]
+fn ctrl_c_in_a_terminal_leaves_it_sane_and_no_qemu() {
+    let dir = tempfile::tempdir().unwrap();
+    // A copy with a name of its own: the QEMU started for it is found by its command line.
+    let elf = dir.path().join("forever-tmux.elf");
+    std::fs::copy(common::repo_root().join("firmware-samples/build/rust-run/forever.elf"), &elf).unwrap();
+    let done = dir.path().join("done");
+    let socket = format!("isrscope-test-{}", std::process::id());
+    // The pane's shell must outlive the Ctrl-C (a non-interactive sh dies of SIGINT):
+    // a trap with a command, which exec resets, so isrscope starts with SIGINT at its
+    // default, as from an interactive shell.
+    let script = format!(
+        "trap true INT; stty -a > {d}.before; {bin} run --qemu netduinoplus2 {elf}; echo $? > {d}.code; stty -a > {d}.after; mv {d}.code {d}; sleep 60",
+        d = done.display(),
+        bin = env!("CARGO_BIN_EXE_isrscope"),
+        elf = elf.display()
+    );
+    let tmux = |args: &[&str]| Command::new("tmux").args(["-L", &socket]).args(args).output().expect("tmux (scripts/setup.sh installs it)");
+    let st = tmux(&["new-session", "-d", "-x", "160", "-y", "50", "-s", "t", "sh", "-c", &script]);
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let pane = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t", "-S", "-200"]).stdout).into_owned();
+    let wait = |what: &dyn Fn() -> bool, why: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !what() {
+            assert!(Instant::now() < deadline, "{why}; the pane:\n{}", pane());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait(&|| pane().contains("running until stopped"), "the firmware's first line");
+    let cmdline_has_elf = |pid: &str| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains("forever-tmux.elf"));
+    let qemus = || -> Vec<String> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|p| p.parse::<u32>().is_ok() && std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.starts_with("qemu-system")) && cmdline_has_elf(p))
+            .collect()
+    };
+    assert_eq!(qemus().len(), 1, "one QEMU for the run");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["send-keys", "-t", "t", "C-c"]);
+    wait(&|| done.exists(), "isrscope to end after Ctrl-C");
+    let screen = pane();
+    tmux(&["kill-server"]);
+    assert_eq!(std::fs::read_to_string(&done).unwrap().trim(), "130", "{screen}");
+    assert!(screen.contains("Stopped by SIGINT (Ctrl-C)") && screen.contains("forever::idle_loop"), "{screen}");
+    let before = std::fs::read_to_string(format!("{}.before", done.display())).unwrap();
+    let after = std::fs::read_to_string(format!("{}.after", done.display())).unwrap();
+    assert_eq!(before, after, "the terminal's modes changed");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(qemus().iter().all(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| s.contains(") Z "))), "a QEMU is left: {:?}", qemus());
+}
