@@ -24,11 +24,13 @@ fn lab() -> PathBuf {
 /// `cargo run --release --bin NAME -- ARGS` in the lab crate, with this build's isrscope
 /// first on PATH (the runner line says `isrscope run ...`). Debian's cargo and rustc, as
 /// firmware-samples/rust-run/build.sh builds it (already built: offline).
-fn cargo_run(name: &str, args: &[String]) -> std::process::Output {
+fn cargo_run(name: &str, cargo: &[String], args: &[String]) -> std::process::Output {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_isrscope")).parent().unwrap().to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let mut cmd = Command::new("timeout");
-    cmd.args(["120", "/usr/bin/cargo", "run", "-q", "--release", "--locked", "--offline", "--bin", name, "--"])
+    cmd.args(["120", "/usr/bin/cargo", "run", "-q", "--release", "--locked", "--offline", "--bin", name])
+        .args(cargo)
+        .arg("--")
         .args(args)
         .current_dir(lab())
         .env("PATH", path)
@@ -48,7 +50,7 @@ fn cargo_run_through_isrscope_shows_each_samples_output_exit_and_report() {
     let all = run_samples::load(&root);
     assert!(all.len() >= 5);
     let failures: Vec<String> =
-        all.iter().filter_map(|s| run_samples::check(&root, s, &cargo_run(s.bin(), &s.runner_args())).err()).collect();
+        all.iter().filter_map(|s| run_samples::check(&root, s, &cargo_run(s.bin(), &s.cargo, &s.runner_args())).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

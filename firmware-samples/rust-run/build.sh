@@ -12,6 +12,8 @@ cd "$here"
 export CARGO_TARGET_DIR="$here/target"
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_TARGET RUSTUP_TOOLCHAIN
 RUSTC="$rustc_bin" RUSTC_BOOTSTRAP=1 "$cargo_bin" build --release --locked
+# panic-probe's sample: the crate's own panic handler instead of the lab's.
+RUSTC="$rustc_bin" RUSTC_BOOTSTRAP=1 "$cargo_bin" build --release --locked --bin panic-probe --no-default-features --features panic-probe
 mkdir -p "$out"
 n=0
 for src in src/bin/*.rs; do

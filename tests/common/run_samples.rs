@@ -37,6 +37,8 @@ pub struct Sample {
     #[serde(default)]
     pub args: Vec<String>,
     #[serde(default)]
+    pub cargo: Vec<String>,
+    #[serde(default)]
     pub numbered: Option<String>,
     #[serde(default)]
     pub repeated: Option<String>,
@@ -122,7 +124,8 @@ fn check_output(root: &Path, s: &Sample, code: Option<i32>, stdout: &str, stderr
     // A decoded defmt frame's location is the line of its macro in the source.
     for l in s.stdout.iter().filter(|l| l.contains(".rs:") && l.ends_with(')')) {
         if let Some((file, line)) = l.rsplit_once(" (").and_then(|(_, loc)| loc.strip_suffix(')')?.split_once(':')) {
-            let src = std::fs::read_to_string(lab(root).join("src/bin").join(file)).map_err(|e| format!("{file}: {e}"))?;
+            // Only the lab's own sources (a crate's, as panic-probe's lib.rs, is not here).
+            let Ok(src) = std::fs::read_to_string(lab(root).join("src/bin").join(file)) else { continue };
             let text = src.lines().nth(line.parse::<usize>().unwrap_or(1).saturating_sub(1)).unwrap_or("");
             if !text.contains("defmt::") {
                 return Err(format!("{l}: line {line} of {file} is {text:?}"));

@@ -34,8 +34,11 @@ fn run_chip(elf: &str, extra: &[&str]) -> std::process::Output {
 #[test]
 fn run_chip_runs_every_lab_sample_as_on_qemu() {
     let root = root();
+    // rtt-stream's line count in 1 s depends on the machine's load through probe-rs;
+    // run_chip_reads_rtt_while_the_firmware_runs checks it on the probe with its own bound.
     let failures: Vec<String> = run_samples::load(&root)
         .iter()
+        .filter(|s| s.numbered.is_none())
         .filter_map(|s| {
             let elf = s.elf(&root);
             let vp = Vprobe::start("netduinoplus2", &elf, "bmp");

@@ -2,9 +2,12 @@
 //! `udf`, as panic-probe ends a panic: a UsageFault the runner reports).
 #![no_std]
 
+#[cfg(feature = "semihosting-panic")]
 use core::panic::PanicInfo;
+#[cfg(feature = "semihosting-panic")]
 use cortex_m_semihosting::hprintln;
 
+#[cfg(feature = "semihosting-panic")]
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     hprintln!("panicked: {}", info);

@@ -354,8 +354,10 @@ impl ProbeTarget {
         let core = core_of(self.link.as_mut(), self.detached, "polling the core")?;
         // Semihosting calls are served and the core let run on; a few in a row at most
         // per poll (the next poll serves the rest).
+        let mut seen = Look::Running;
         for _ in 0..SEMIHOSTING_PER_POLL {
-            if !at_semihosting_call(core).map_err(|e| convert::target_error(e, "polling the core"))? {
+            seen = look(core).map_err(|e| convert::target_error(e, "polling the core"))?;
+            if seen != Look::Semihosting {
                 break;
             }
             let served = semihosting::serve(core, &mut self.program_output, self.started)
@@ -370,6 +372,15 @@ impl ProbeTarget {
             core.write_word(scb::DFSR, DFSR_BKPT)
                 .and_then(|()| core.write_word(dcb::DHCSR, dcb::DHCSR_DBGKEY | dcb::DHCSR_C_DEBUGEN))
                 .map_err(|e| convert::target_error(e, "resuming after a semihosting call"))?;
+            seen = Look::Running;
+        }
+        // Running, or more calls than one poll serves: the next poll looks again.
+        if seen != Look::Stopped {
+            if self.state != RunState::Running {
+                self.forget_state();
+            }
+            self.state = RunState::Running;
+            return Ok(None);
         }
         let status = core
             .status()
@@ -433,19 +444,36 @@ impl ProbeTarget {
 /// DFSR.BKPT: the core halted at a BKPT instruction (or an FPB breakpoint).
 const DFSR_BKPT: u32 = 1 << 1;
 
-/// Is the core halted at a semihosting call (`BKPT 0xAB`, DFSR.BKPT)? Read here, not
-/// through probe-rs' `status()`: that decodes the call once, writes -1 to R0 for most
-/// calls (so R0 no longer names the call) and keeps the decoded call until its own step
-/// or reset, which isrscope's resume does not do; the next call would be reported as
-/// the old one. DFSR is left as it is for `status()` when this is not a call.
-fn at_semihosting_call(core: &mut dyn CoreAccess) -> std::result::Result<bool, probe_rs::Error> {
-    if core.read_word(dcb::DHCSR)? & dcb::DHCSR_S_HALT == 0 || core.read_word(scb::DFSR)? & DFSR_BKPT == 0 {
-        return Ok(false);
+/// What DHCSR and DFSR say, read here rather than through probe-rs' `status()` where
+/// a semihosting call may be waiting: `status()` decodes the call once, writes -1 to R0
+/// for most calls (so R0 no longer names the call) and keeps the decoded call until its
+/// own step or reset, which isrscope's resume does not do; the next call would be taken
+/// for the old one.
+#[derive(Debug, PartialEq, Eq)]
+enum Look {
+    /// Running (or sleeping): nothing to ask probe-rs.
+    Running,
+    /// Halted at `BKPT 0xAB` (DFSR.BKPT): a semihosting call.
+    Semihosting,
+    /// Halted otherwise, or locked up: probe-rs' `status()` reads why (DFSR untouched).
+    Stopped,
+}
+
+fn look(core: &mut dyn CoreAccess) -> std::result::Result<Look, probe_rs::Error> {
+    let dhcsr = core.read_word(dcb::DHCSR)?;
+    if dhcsr & dcb::DHCSR_S_LOCKUP != 0 {
+        return Ok(Look::Stopped);
+    }
+    if dhcsr & dcb::DHCSR_S_HALT == 0 {
+        return Ok(Look::Running);
+    }
+    if core.read_word(scb::DFSR)? & DFSR_BKPT == 0 {
+        return Ok(Look::Stopped);
     }
     let pc = core.read_reg(15)? & !1;
     let mut insn = [0u8; 2];
     core.read_8(pc, &mut insn)?;
-    Ok(insn == [0xAB, 0xBE])
+    Ok(if insn == [0xAB, 0xBE] { Look::Semihosting } else { Look::Stopped })
 }
 
 /// The core behind the link; borrows only the link, so the target's other fields stay

@@ -14,7 +14,7 @@ use probe_rs::{BreakpointCause, CoreStatus, Error, HaltReason, VectorCatchCondit
 use super::ProbeTarget;
 use super::convert::{self, CoreShape};
 use super::link::{CoreAccess, Link};
-use crate::model::regs::dcb;
+use crate::model::regs::{dcb, scb};
 use crate::target::{BreakpointKind, CatchKind, CoreState, StopReason, Target, TargetError, reg};
 
 const M4F: CoreShape = CoreShape {
@@ -201,7 +201,22 @@ impl CoreAccess for SimLink {
     }
     fn read_word(&mut self, address: u32) -> Result<u32, Error> {
         let s = self.0.borrow();
-        Ok(if address == dcb::DEMCR { s.demcr } else { 0 })
+        Ok(match address {
+            dcb::DEMCR => s.demcr,
+            dcb::DHCSR => {
+                let halt = if s.halted { dcb::DHCSR_S_HALT } else { 0 };
+                halt | if s.locked_up { dcb::DHCSR_S_LOCKUP } else { 0 }
+            }
+            // DFSR as the core holds it until probe-rs' status() reads and clears it.
+            scb::DFSR => match s.dfsr {
+                Some(HaltReason::Breakpoint(_)) => 1 << 1,
+                Some(HaltReason::Exception) => 1 << 3,
+                Some(HaltReason::Multiple) => 1 << 3 | 1,
+                Some(_) => 1,
+                None => 0,
+            },
+            _ => 0,
+        })
     }
     fn write_word(&mut self, address: u32, value: u32) -> Result<(), Error> {
         let mut s = self.0.borrow_mut();
